@@ -1,0 +1,72 @@
+# One command each: make lab | make test | make book   (see README.md)
+SHELL   := /bin/bash
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+# Kernels must draw with the inline backend: MPLBACKEND=Agg would leave the
+# executed notebooks (and so the book) without figures.
+unexport MPLBACKEND
+# Matplotlib and friends write caches; keep them out of the learner's home.
+export MPLCONFIGDIR := $(CURDIR)/build/mplconfig
+# Keras 3 reads its backend from here (never looks for TensorFlow by surprise).
+export KERAS_BACKEND ?= torch
+# Two test workers on two cores: one math thread each, no oversubscription.
+TEST_WORKERS ?= 2
+TEST_THREADS ?= 1
+
+.PHONY: setup lab test test-fast notebooks book book-check benchmark doctor clean help
+
+help:
+	@echo "make lab        set up if needed, then open JupyterLab on the table of contents"
+	@echo "make test       set up if needed, then run every test (unit tests + every notebook)"
+	@echo "make book       build the static book into build/book/_build/html"
+	@echo "make book-check open every page of the built book in headless Chromium"
+	@echo "make benchmark  execute every notebook serially; write build/benchmark.md"
+	@echo "make clean      remove build outputs (keeps .venv and my_work/)"
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml package.json package-lock.json tools/setup_jupyter.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	npm ci --silent --no-audit --no-fund
+	$(BIN)/python tools/setup_jupyter.py
+	@touch $(STAMP)
+	@du -sh $(VENV) node_modules | sed 's/^/installed: /'
+
+lab: setup
+	@mkdir -p my_work build
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir="$(CURDIR)" \
+	  --IdentityProvider.token="$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))')" \
+	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) chapters/index.md
+
+test: setup
+	OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) \
+	  $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --nbval-lax --nbval-current-env \
+	  tests chapters solutions
+
+# Unit tests only (seconds), for quick iterations on utils.
+test-fast: setup
+	$(BIN)/python -m pytest tests
+
+book: setup
+	@mkdir -p build
+	rm -rf build/book/_build/html
+	$(BIN)/jupyter-book build chapters --path-output build/book -W -n --keep-going
+	@echo "book: build/book/_build/html/index.html"
+
+book-check: setup
+	$(BIN)/python tools/install_browser.py
+	$(BIN)/python -m pytest -p no:xdist -p no:nbval tests/browser -v
+
+benchmark: setup
+	$(BIN)/python tools/benchmark.py
+
+doctor:
+	@$(PYTHON) tools/doctor.py
+
+clean:
+	rm -rf build .pytest_cache

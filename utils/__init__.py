@@ -1,0 +1,14 @@
+"""Helpers for the course "Deep learning and large AI models, computed".
+
+Modules (import what you need, e.g. ``from utils import core, plot``):
+
+- ``utils.core``: seeding (:func:`seed_everything`) and the device helper (:func:`get_device`).
+- ``utils.plot``: the course's matplotlib style and small figure helpers.
+- ``utils.train``: one training loop with a progress bar, returning the history.
+- ``utils.data``: the registry of offline datasets (source, licence and size of each).
+- ``utils.linalg``: linear-algebra routines built in chapter 2 and reused later.
+- ``utils.widgets``: interactive figures that also show a static figure.
+- ``utils.checks``: exercise checkers that say what is wrong.
+"""
+
+__version__ = "0.1.0"

