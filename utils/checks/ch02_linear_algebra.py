@@ -1,4 +1,4 @@
-"""Checkers for chapter 2 (mathematical foundations)."""
+"""Checkers for section 2.1 (linear algebra)."""
 from __future__ import annotations
 
 import numpy as np
