@@ -60,8 +60,8 @@ book: setup
 	@echo "book: build/book/_build/html/index.html"
 
 book-check: setup
-	$(BIN)/python tools/install_browser.py
-	$(BIN)/python -m pytest -p no:xdist -p no:nbval tests/browser -v
+	bash tools/install_browser.sh
+	$(BIN)/python -m pytest -p no:cacheprovider tests/browser/test_book.py -v
 
 benchmark: setup
 	$(BIN)/python tools/benchmark.py

