@@ -15,13 +15,14 @@ export KERAS_BACKEND ?= torch
 TEST_WORKERS ?= 2
 TEST_THREADS ?= 1
 
-.PHONY: setup lab test test-fast notebooks book book-check benchmark doctor clean help
+.PHONY: setup lab test test-fast book book-check lab-check benchmark doctor clean help
 
 help:
 	@echo "make lab        set up if needed, then open JupyterLab on the table of contents"
 	@echo "make test       set up if needed, then run every test (unit tests + every notebook)"
 	@echo "make book       build the static book into build/book/_build/html"
 	@echo "make book-check open every page of the built book in headless Chromium"
+	@echo "make lab-check  open a chapter in JupyterLab in headless Chromium, run it, move a slider"
 	@echo "make benchmark  execute every notebook serially; write build/benchmark.md"
 	@echo "make clean      remove build outputs (keeps .venv and my_work/)"
 
@@ -58,6 +59,10 @@ book: setup
 	rm -rf build/book/_build/html
 	$(BIN)/jupyter-book build chapters --path-output build/book -W -n --keep-going
 	@echo "book: build/book/_build/html/index.html"
+
+lab-check: setup
+	bash tools/install_browser.sh
+	$(BIN)/python -m pytest -p no:cacheprovider tests/browser/test_lab.py -v
 
 book-check: setup
 	bash tools/install_browser.sh

@@ -3,7 +3,8 @@
 # browser download does not work offline), with a CJK font. Installs them when running as root.
 set -euo pipefail
 # A CJK font, so that the Chinese terms render in screenshots (readers' own browsers have one).
-if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "wqy\|noto sans cjk"; then
+fonts=$(fc-list 2>/dev/null || true)  # (not piped into grep -q: pipefail + SIGPIPE)
+if [ -x /usr/bin/chromium ] && grep -qi "wqy\|noto sans cjk" <<<"$fonts"; then
   exit 0
 fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

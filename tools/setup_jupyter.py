@@ -16,6 +16,11 @@ overrides = {
     "@jupyterlab/docmanager-extension:plugin": {
         "defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}
     },
+    # Render every cell (no virtual scrolling): find-in-page and "Run All" then see
+    # the whole chapter, which is small enough to render at once.
+    "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+    # Keep widget state in the saved notebook: reopened, each widget shows its last figure.
+    "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True},
     # Offline course: JupyterLab must not try to fetch news or check for updates.
     "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
 }
