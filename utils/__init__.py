@@ -6,7 +6,10 @@ Modules (import what you need, e.g. ``from utils import core, plot``):
 - ``utils.plot``: the course's matplotlib style and small figure helpers.
 - ``utils.train``: one training loop with a progress bar, returning the history.
 - ``utils.data``: the registry of offline datasets (source, licence and size of each).
-- ``utils.linalg``: linear-algebra routines built in chapter 2 and reused later.
+- ``utils.sizing``: parameter, memory, FLOP and training-time arithmetic (chapter 1.1).
+- ``utils.linalg``: power iteration and PCA (chapter 2.1).
+- ``utils.autograd``: the scalar reverse-mode autograd engine ``Value`` (chapter 2.2).
+- ``utils.prob``: softmax, cross-entropy, Markov chains and character n-grams (chapter 2.3).
 - ``utils.widgets``: interactive figures that also show a static figure.
 - ``utils.checks``: exercise checkers that say what is wrong.
 """
