@@ -9,8 +9,10 @@ STAMP   := $(VENV)/.installed
 unexport MPLBACKEND
 # Matplotlib and friends write caches; keep them out of the learner's home.
 export MPLCONFIGDIR := $(CURDIR)/build/mplconfig
-# Keras 3 reads its backend from here (never looks for TensorFlow by surprise).
+# Keras 3 reads its backend from here (never looks for TensorFlow by surprise) and
+# keeps its config in build/keras, not in ~/.keras. (The kernel spec sets the same.)
 export KERAS_BACKEND ?= torch
+export KERAS_HOME := $(CURDIR)/build/keras
 # Two test workers on two cores: one math thread each, no oversubscription.
 TEST_WORKERS ?= 2
 TEST_THREADS ?= 1
@@ -47,7 +49,7 @@ lab: setup
 
 test: setup
 	OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) \
-	  $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --nbval-lax --nbval-current-env \
+	  $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --nbval-lax \
 	  tests chapters solutions
 
 # Unit tests only (seconds), for quick iterations on utils.

@@ -1,6 +1,9 @@
 """Configure the course's JupyterLab inside the virtual environment (not in $HOME).
 
-Run by `make setup`. It writes two files under sys.prefix:
+Run by `make setup`. It writes three files under sys.prefix:
+- share/jupyter/kernels/python3/kernel.json: the course kernel, with Keras set to
+  the PyTorch backend and its config kept in the course folder (no ~/.keras, no
+  missing-TensorFlow surprise; the TensorFlow section switches its own kernel);
 - share/jupyter/lab/settings/overrides.json: double-clicking a chapter's .md
   opens it as a notebook (jupytext), not in the text editor;
 - etc/jupyter/jupyter_server_config.d/course.json: the server listens on
@@ -28,7 +31,14 @@ overrides = {
 # (`make lab` passes its own random token explicitly).
 server = {"ServerApp": {"ip": "127.0.0.1", "allow_remote_access": False}}
 
+ROOT = Path(__file__).resolve().parent.parent
+from ipykernel.kernelspec import get_kernel_dict  # noqa: E402  (the default spec of this Python)
+
+kernel = get_kernel_dict()
+kernel["env"] = {"KERAS_BACKEND": "torch", "KERAS_HOME": str(ROOT / "build" / "keras")}
+
 targets = {
+    prefix / "share/jupyter/kernels/python3/kernel.json": kernel,
     prefix / "share/jupyter/lab/settings/overrides.json": overrides,
     prefix / "etc/jupyter/jupyter_server_config.d/course.json": server,
 }
