@@ -73,6 +73,16 @@ def main() -> int:
         kind = "CUDA available" if cuda == "True" else ("CPU build" if "+cpu" in version else "no GPU in use")
         report("OK", f"torch {version} ({kind})")
 
+    kernel = ROOT / ".venv/share/jupyter/kernels/python3/kernel.json"
+    try:
+        env = json.loads(kernel.read_text())["env"]
+        assert env["KERAS_BACKEND"] == "torch"
+        backend = venv("import os; os.environ.update(KERAS_BACKEND='torch'); import keras; print(keras.backend.backend())")
+        assert backend == "torch", backend
+        report("OK", "Keras 3 runs on the PyTorch backend in the course kernel")
+    except (OSError, KeyError, AssertionError, json.JSONDecodeError) as err:
+        report("FAIL", f"Keras backend not configured ({err or 'kernel spec'})", "run `.venv/bin/python tools/setup_jupyter.py`")
+
     overrides = ROOT / ".venv/share/jupyter/lab/settings/overrides.json"
     try:
         viewers = json.loads(overrides.read_text())["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
