@@ -26,10 +26,16 @@ def report(status: str, what: str, fix: str = "") -> None:
 
 
 def pins(path: Path) -> dict[str, str]:
+    """name -> pinned version, for the lines whose environment marker applies here."""
+    try:
+        from packaging.markers import Marker
+    except ImportError:
+        from pip._vendor.packaging.markers import Marker
     out = {}
     for line in path.read_text().splitlines():
-        m = re.match(r"^([A-Za-z0-9_.\-]+)==([^\s#]+)", line.strip())
-        if m:
+        requirement, _, marker = line.split("#", 1)[0].partition(";")
+        m = re.match(r"^([A-Za-z0-9_.\-]+)==(\S+)$", requirement.strip())
+        if m and (not marker.strip() or Marker(marker.strip()).evaluate()):
             out[m.group(1).lower()] = m.group(2)
     return out
 
