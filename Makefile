@@ -50,11 +50,11 @@ lab: setup
 test: setup
 	OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) \
 	  $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --nbval-lax \
-	  tests chapters solutions
+	  --ignore=tests/browser tests chapters solutions
 
 # Unit tests only (seconds), for quick iterations on utils.
 test-fast: setup
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest --ignore=tests/browser tests
 
 book: setup
 	@mkdir -p build

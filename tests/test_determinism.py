@@ -26,10 +26,11 @@ def text_outputs(path: Path) -> list[str]:
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     texts = []
     for i, cell in enumerate(nb.cells):
-        for out in cell.get("outputs", []):
-            text = out.get("text") or out.get("data", {}).get("text/plain", "")
-            if text:
-                texts.append(f"cell {i}: " + VOLATILE.sub("<t>", "".join(text)))
+        # One string per cell: a kernel may split one print into several stream chunks.
+        text = "".join(out.get("text") or out.get("data", {}).get("text/plain", "")
+                       for out in cell.get("outputs", []))
+        if text:
+            texts.append(f"cell {i}: " + VOLATILE.sub("<t>", text))
     return texts
 
 

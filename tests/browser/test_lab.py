@@ -146,12 +146,14 @@ def test_chapter_opens_as_notebook_runs_slider_redraws_outputs_persist(browser, 
     notebook.locator(".jp-Cell").first.click()
     tab.keyboard.press("Control+s")
     paired = lab_root / "my_work" / CHAPTER.replace(".md", ".ipynb")
-    for _ in range(60):
-        if paired.exists():
+    saved = None
+    for _ in range(60):  # wait until the file is there and completely written
+        try:
+            saved = json.loads(paired.read_text())
             break
-        tab.wait_for_timeout(500)
-    assert paired.exists(), f"saving did not write {paired}"
-    saved = json.loads(paired.read_text())
+        except (OSError, json.JSONDecodeError):
+            tab.wait_for_timeout(500)
+    assert saved is not None, f"saving did not write {paired}"
     assert any("image/png" in out.get("data", {}) for cell in saved["cells"] for out in cell.get("outputs", []))
     # Saving without edits leaves the source as it was: no outputs, no rewritten header.
     saved_md, original_md = (lab_root / CHAPTER).read_text(), (ROOT / CHAPTER).read_text()
