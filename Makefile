@@ -17,7 +17,7 @@ export KERAS_HOME := $(CURDIR)/build/keras
 TEST_WORKERS ?= 2
 TEST_THREADS ?= 1
 
-.PHONY: setup lab test test-fast book book-check lab-check benchmark doctor clean help
+.PHONY: setup lab test test-fast book book-check lab-check benchmark bench-layers doctor clean help
 
 help:
 	@echo "make lab        set up if needed, then open JupyterLab on the table of contents"
@@ -26,6 +26,7 @@ help:
 	@echo "make book-check open every page of the built book in headless Chromium"
 	@echo "make lab-check  open a chapter in JupyterLab in headless Chromium, run it, move a slider"
 	@echo "make benchmark  execute every notebook serially; write build/benchmark.md"
+	@echo "make bench-layers  time the NumPy layers of chapter 3 against PyTorch"
 	@echo "make clean      remove build outputs (keeps .venv and my_work/)"
 
 setup: $(STAMP)
@@ -69,6 +70,9 @@ lab-check: setup
 book-check: setup
 	bash tools/install_browser.sh
 	$(BIN)/python -m pytest -p no:cacheprovider tests/browser/test_book.py -v
+
+bench-layers: setup
+	$(BIN)/python tools/bench_layers.py
 
 benchmark: setup
 	$(BIN)/python tools/benchmark.py
