@@ -10,6 +10,12 @@ Modules (import what you need, e.g. ``from utils import core, plot``):
 - ``utils.linalg``: power iteration and PCA (chapter 2.1).
 - ``utils.autograd``: the scalar reverse-mode autograd engine ``Value`` (chapter 2.2).
 - ``utils.prob``: softmax, cross-entropy, Markov chains and character n-grams (chapter 2.3).
+- ``utils.nn``: NumPy layers, losses, optimisers and the gradient check (chapter 3.1).
+- ``utils.conv``: convolution by im2col, Conv2D, pooling, Flatten (chapter 3.2).
+- ``utils.rnn``: RNN, LSTM and GRU with backpropagation through time (chapter 3.3).
+- ``utils.gan``: mixture-of-Gaussians data and mode coverage (chapter 3.4).
+- ``utils.attention``: attention, multi-head attention, LayerNorm, positional encodings and a
+  pre-LN Transformer block (chapter 3.5).
 - ``utils.widgets``: interactive figures that also show a static figure.
 - ``utils.checks``: exercise checkers that say what is wrong.
 """
