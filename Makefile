@@ -60,7 +60,9 @@ test-fast: setup
 book: setup
 	@mkdir -p build
 	rm -rf build/book/_build/html
-	$(BIN)/jupyter-book build chapters --path-output build/book -W -n --keep-going
+	# From inside chapters/: the config's cache path (../build/jupyter_cache) is relative to
+	# the working directory, and must be the cache that `make test` fills.
+	cd chapters && ../$(BIN)/jupyter-book build . --path-output ../build/book -W -n --keep-going
 	@echo "book: build/book/_build/html/index.html"
 
 lab-check: setup
