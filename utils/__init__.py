@@ -16,6 +16,14 @@ Modules (import what you need, e.g. ``from utils import core, plot``):
 - ``utils.gan``: mixture-of-Gaussians data and mode coverage (chapter 3.4).
 - ``utils.attention``: attention, multi-head attention, LayerNorm, positional encodings and a
   pre-LN Transformer block (chapter 3.5).
+- ``utils.vision``: the MNIST-5k split, the course CNN, augmentation and the cached judge
+  classifier (chapter 5.1).
+- ``utils.detection``: synthetic digit scenes, IoU, NMS, mAP, a centre-point detector and an
+  IoU + Kalman tracker with MOTA (chapter 5.2).
+- ``utils.generative``: class accuracy, coverage and diversity of generated images, masks and
+  PSNR (chapter 5.3).
+- ``utils.style``: random multi-scale feature networks, Gram matrices and style/content losses
+  (chapter 5.4).
 - ``utils.widgets``: interactive figures that also show a static figure.
 - ``utils.checks``: exercise checkers that say what is wrong.
 """

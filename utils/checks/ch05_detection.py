@@ -1,0 +1,177 @@
+"""Checkers for section 5.2 (object detection and tracking)."""
+from __future__ import annotations
+
+import numpy as np
+
+from utils.checks import Wrong, exercise
+
+
+def _reference_iou(a, b) -> float:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _reference_nms(boxes, scores, threshold) -> list[int]:
+    order = sorted(range(len(boxes)), key=lambda i: -scores[i])
+    kept: list[int] = []
+    for i in order:
+        if all(_reference_iou(boxes[i], boxes[k]) <= threshold for k in kept):
+            kept.append(i)
+    return kept
+
+
+def _as_index_list(value, what: str) -> list[int]:
+    arr = np.asarray(value)
+    if arr.dtype == bool:
+        raise Wrong(f"{what} returned a boolean mask; return the *indices* of the kept boxes "
+                    "(e.g. np.flatnonzero(mask)), highest score first")
+    if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)
+                         and not np.all(arr == np.round(arr))):
+        raise Wrong(f"{what} should return a 1-D list or array of integer indices, got {arr!r}")
+    return [int(i) for i in arr.reshape(-1)]
+
+
+def _random_boxes(rng, n, size=30):
+    corners = rng.integers(0, size, size=(n, 2, 2))
+    return np.concatenate([corners.min(axis=1), corners.max(axis=1) + rng.integers(1, 8, size=(n, 2))],
+                          axis=1).astype(float)
+
+
+# --- 5.2 Object detection and tracking ------------------------------------------------------
+
+@exercise("5.2.1", "IoU of two boxes")
+def _check_iou(iou) -> str:
+    cases = [
+        ([0, 0, 4, 4], [2, 2, 6, 6], "two squares overlapping in a 2x2 corner"),
+        ([0, 0, 4, 4], [0, 0, 8, 8], "a box inside a larger one"),
+        ([0, 0, 4, 4], [0, 0, 4, 4], "identical boxes"),
+        ([0, 0, 4, 4], [4, 0, 8, 4], "boxes that touch along an edge"),
+        ([0, 0, 2, 2], [5, 5, 7, 7], "boxes far apart (diagonally)"),
+        ([0, 0, 10, 2], [3, -4, 5, 8], "a cross: neither box contains a corner of the other"),
+        ([0.5, 0.5, 2.5, 1.5], [1.0, 0.0, 3.0, 1.0], "boxes with fractional coordinates"),
+    ]
+    for a, b, name in cases:
+        try:
+            got = float(iou(np.array(a, float), np.array(b, float)))
+        except (TypeError, ValueError) as err:
+            raise Wrong(f"iou({a}, {b}) should return a number, but: {err}")
+        expected = _reference_iou(a, b)
+        if np.isclose(got, expected, atol=1e-9):
+            continue
+        w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+        h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+        inter = w * h
+        area_a, area_b = (a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1])
+        if inter > 0 and np.isclose(got, inter / (area_a + area_b)):
+            raise Wrong(f"iou({a}, {b}) = {got:.4g}: the union is area_a + area_b minus the "
+                        "intersection (otherwise the overlap is counted twice)")
+        if np.isclose(got, inter):
+            raise Wrong(f"iou({a}, {b}) = {got:.4g} is the intersection area; divide it by the union")
+        wp = max(0.0, min(a[2], b[2]) - max(a[0], b[0]) + 1)
+        hp = max(0.0, min(a[3], b[3]) - max(a[1], b[1]) + 1)
+        ap, bp = (a[2] - a[0] + 1) * (a[3] - a[1] + 1), (b[2] - b[0] + 1) * (b[3] - b[1] + 1)
+        if np.isclose(got, wp * hp / (ap + bp - wp * hp)):
+            raise Wrong(f"iou({a}, {b}) = {got:.4g}: you added 1 to widths and heights (the old PASCAL VOC "
+                        "convention); in this course a box's width is simply x2 - x1")
+        if name == "boxes far apart (diagonally)" or not 0 <= got <= 1:
+            raise Wrong(f"iou({a}, {b}) = {got:.4g} for {name}, expected {expected:.4g}: when boxes do not "
+                        "overlap, the width and height of the intersection come out negative (and their "
+                        "product positive); clip each to 0 first")
+        raise Wrong(f"iou({a}, {b}) = {got:.4g} for {name}; expected {expected:.4g}")
+    return "seven pairs: overlap, containment, identity, touching, disjoint, a cross and fractional boxes"
+
+
+@exercise("5.2.2", "non-maximum suppression")
+def _check_nms(nms) -> str:
+    hand = (np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30], [20, 25, 30, 35]], float),
+            np.array([0.9, 0.8, 0.7, 0.95]))
+    chain = (np.array([[0, 0, 10, 10], [3, 0, 13, 10], [6, 0, 16, 10]], float), np.array([0.9, 0.8, 0.7]))
+    exact = (np.array([[0, 0, 3, 1], [1, 0, 4, 1]], float), np.array([0.9, 0.8]))
+    cases = [(hand, 0.5, "the example of section 6"), (chain, 0.5, "a chain"),
+             (exact, 0.5, "two boxes with IoU exactly 0.5")]
+    rng = np.random.default_rng(52)
+    for _ in range(30):
+        n = int(rng.integers(2, 12))
+        cases.append(((_random_boxes(rng, n), rng.random(n)), float(rng.choice([0.1, 0.3, 0.5, 0.7])),
+                      "random boxes"))
+    for (boxes, scores), threshold, name in cases:
+        got = _as_index_list(nms(boxes.copy(), scores.copy(), threshold), "nms")
+        expected = _reference_nms(boxes, scores, threshold)
+        if got == expected:
+            continue
+        if sorted(got) == sorted(expected):
+            raise Wrong(f"for {name} you keep the right boxes {sorted(got)} but in the wrong order: "
+                        f"return them highest score first, {expected}")
+        if name == "a chain" and got == [0]:
+            raise Wrong("for a chain of boxes A, B, C (A suppresses B, B overlaps C, A does not) you drop C: "
+                        "a box that was suppressed must not suppress others, compare only with kept boxes")
+        if name == "two boxes with IoU exactly 0.5" and got == [0]:
+            raise Wrong("two boxes with IoU exactly equal to the threshold must both stay: suppress only "
+                        "when IoU is *greater* than the threshold")
+        if name == "the example of section 6" and got and got[0] == 0:
+            raise Wrong("start from the box with the highest score (0.95, index 3), not the first in the list")
+        raise Wrong(f"for {name} (threshold {threshold}) you keep {got}; expected {expected}")
+    empty = _as_index_list(nms(np.zeros((0, 4)), np.zeros(0), 0.5), "nms")
+    if empty:
+        raise Wrong(f"with no boxes nms should keep nothing, got {empty}")
+    return "the hand example, a suppression chain, IoU exactly at the threshold, no boxes, and 30 random cases"
+
+
+@exercise("5.2.3", "average precision by hand")
+def _check_ap_by_hand(ap) -> str:
+    try:
+        value = float(ap)
+    except (TypeError, ValueError):
+        raise Wrong(f"the answer is a number between 0 and 1, got {type(ap).__name__}")
+    expected = 0.25 * 1 + 0.25 * 0.75 + 0.25 * 0.75  # 0.625
+    if np.isclose(value, expected, atol=1e-3):
+        return "AP = 0.25 x 1 + 0.25 x 0.75 + 0.25 x 0.75 = 0.625"
+    if np.isclose(value, 0.25 * 1 + 0.25 * 2 / 3 + 0.25 * 0.75, atol=1e-3):
+        raise Wrong(f"{value:.4g} is the area under the raw precision-recall curve; VOC first takes the "
+                    "envelope: the precision at each recall is the best precision at that recall or higher")
+    if np.isclose(value, (3 * 1 + 5 * 0.75) / 11, atol=1e-3):
+        raise Wrong(f"{value:.4g} is the 11-point AP of VOC 2007; the exercise asks for all-point "
+                    "interpolation (the exact area under the envelope)")
+    if np.isclose(value, 3 / 6, atol=1e-3) or np.isclose(value, 3 / 4, atol=1e-3):
+        raise Wrong(f"{value:.4g} is a single precision or recall value; AP sums precision times "
+                    "the recall step over the ranked list")
+    if np.isclose(value, (1 + 2 / 3 + 3 / 4) / 3, atol=1e-3):
+        raise Wrong(f"{value:.4g} averages the raw precision at the three true positives; VOC uses the "
+                    "envelope (best precision at that recall or higher)")
+    raise Wrong(f"{value:.4g} is not it; write recall and precision after each detection (recall counts "
+                "true positives out of 4 objects), take the envelope, and add up the rectangles")
+
+
+@exercise("5.2.4", "NMS per class")
+def _check_nms_per_class(nms_per_class) -> str:
+    rng = np.random.default_rng(524)
+    same_spot = (np.array([[0, 0, 10, 10], [0, 0, 10, 10], [1, 0, 11, 10]], float),
+                 np.array([0.9, 0.8, 0.7]), np.array([3, 7, 3]))
+    cases = [(same_spot, "a 3 and a 7 on the same spot")]
+    for _ in range(30):
+        n = int(rng.integers(2, 14))
+        cases.append(((_random_boxes(rng, n, size=20), rng.random(n), rng.integers(0, 3, n)), "random boxes"))
+    for (boxes, scores, labels), name in cases:
+        got = _as_index_list(nms_per_class(boxes.copy(), scores.copy(), labels.copy(), 0.4), "nms_per_class")
+        expected = []
+        for c in np.unique(labels):
+            members = np.flatnonzero(labels == c)
+            expected += [int(members[k]) for k in _reference_nms(boxes[members], scores[members], 0.4)]
+        expected.sort(key=lambda i: -scores[i])
+        if got == expected:
+            continue
+        agnostic = _reference_nms(boxes, scores, 0.4)
+        if got == agnostic:
+            raise Wrong(f"for {name} you ran NMS across classes: boxes of different labels suppressed "
+                        "each other; run it within each class only")
+        if sorted(got) == sorted(expected):
+            raise Wrong(f"for {name} the kept boxes are right but not sorted by decreasing score: "
+                        f"expected {expected}, got {got}")
+        if any(g not in range(len(boxes)) for g in got):
+            raise Wrong("return indices into the original boxes, not into each class's subset")
+        raise Wrong(f"for {name} you keep {got}; expected {expected}")
+    return "boxes of different classes on the same spot, and 30 random scenes with three classes"

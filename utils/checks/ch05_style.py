@@ -1,0 +1,177 @@
+"""Checkers for section 5.4 (style transfer without pretrained weights)."""
+from __future__ import annotations
+
+import numpy as np
+
+from utils.checks import Wrong, exercise
+
+
+def _as_array(value, what: str) -> np.ndarray:
+    """A torch tensor or array-like as a float64 NumPy array (for comparisons)."""
+    if value is None or isinstance(value, (str, bytes, dict)):
+        raise Wrong(f"{what} should be a torch tensor, got {type(value).__name__}")
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Wrong(f"{what} should be a torch tensor of numbers, got {type(value).__name__}")
+
+
+def _scalar(value, what: str) -> float:
+    arr = _as_array(value, what)
+    if arr.size != 1:
+        raise Wrong(f"{what} should be a single number (a 0-d tensor), got shape {arr.shape}")
+    return float(arr.reshape(()))
+
+
+# --- 5.4.1 Gram matrix -----------------------------------------------------------
+
+@exercise("5.4.1", "Gram matrix of feature maps")
+def _check_gram(gram) -> str:
+    import torch
+
+    generator = torch.Generator().manual_seed(541)
+    for C, H, W in ((4, 5, 3), (6, 2, 7), (3, 8, 8), (1, 1, 1)):
+        F = torch.rand(C, H, W, generator=generator, dtype=torch.float64)
+        out = _as_array(gram(F.clone()), f"gram(features of shape {(C, H, W)})")
+        flat = F.reshape(C, H * W).numpy()
+        expected = flat @ flat.T / (H * W)
+        if out.shape == (H * W, H * W) and (H * W != C):
+            raise Wrong(f"for features of shape {(C, H, W)} you returned a {out.shape} matrix, one entry per "
+                        "pair of *positions*: the Gram matrix compares channels, G = F Fᵀ with F of shape "
+                        f"(C, H·W), so it is ({C}, {C})")
+        if out.shape != (C, C):
+            raise Wrong(f"gram(features of shape {(C, H, W)}) should have shape ({C}, {C}) (channels x channels), "
+                        f"got {out.shape}")
+        if np.allclose(out, expected, rtol=1e-6, atol=1e-9):
+            continue
+        if H * W > 1 and np.allclose(out, expected * H * W, rtol=1e-6):
+            raise Wrong("the entries are H·W times too large: divide by the number of positions H·W, so the "
+                        "Gram matrix is an average and does not grow with the image size")
+        if C > 1 and np.allclose(out, expected / C, rtol=1e-6):
+            raise Wrong("you divided by C·H·W; in this section the Gram matrix is divided by H·W only "
+                        "(the average over positions of the product of two channels)")
+        wrong_reshape = F.numpy().reshape(H * W, C).T
+        if np.allclose(out, wrong_reshape @ wrong_reshape.T / (H * W), rtol=1e-6):
+            raise Wrong("the reshape mixes channels and positions: reshape(H·W, C) reads the memory in the wrong "
+                        "order; use features.reshape(C, H * W), which keeps each channel's map in one row")
+        raise Wrong(f"for features of shape {(C, H, W)} the Gram matrix differs from F Fᵀ / (H·W) by up to "
+                    f"{np.max(np.abs(out - expected)):.3g}")
+    return "equals F Fᵀ / (H·W) for four shapes, including non-square maps and a single channel"
+
+
+# --- 5.4.2 style loss --------------------------------------------------------------
+
+def _reference_style_loss(features, style_features) -> float:
+    total = 0.0
+    for f, s in zip(features, style_features):
+        f, s = f.reshape(f.shape[-3], -1), s.reshape(s.shape[-3], -1)
+        g_f, g_s = f @ f.T / f.shape[1], s @ s.T / s.shape[1]
+        total += float(((g_f - g_s) ** 2).sum() / (g_s**2).sum())
+    return total / len(features)
+
+
+@exercise("5.4.2", "style loss over several scales")
+def _check_style_loss(style_loss_fn) -> str:
+    import torch
+
+    generator = torch.Generator().manual_seed(542)
+
+    def feats(shapes, scale=1.0):
+        return [scale * torch.rand(1, c, h, w, generator=generator, dtype=torch.float64) for c, h, w in shapes]
+
+    shapes = [(4, 8, 8), (6, 4, 4), (8, 2, 2)]
+    for trial in range(3):
+        fx, fs = feats(shapes), feats(shapes, scale=1.5)
+        out = _scalar(style_loss_fn([f.clone() for f in fx], [f.clone() for f in fs]), "style_loss(...)")
+        expected = _reference_style_loss(fx, fs)
+        if np.isclose(out, expected, rtol=1e-6):
+            continue
+        per_scale = [_reference_style_loss([a], [b]) for a, b in zip(fx, fs)]
+        if np.isclose(out, sum(per_scale), rtol=1e-6):
+            raise Wrong("you summed over the scales; take the mean, so the loss does not grow with the number "
+                        "of scales")
+        absolute = []
+        for a, b in zip(fx, fs):
+            a2, b2 = a.reshape(a.shape[1], -1), b.reshape(b.shape[1], -1)
+            absolute.append(float(((a2 @ a2.T / a2.shape[1] - b2 @ b2.T / b2.shape[1]) ** 2).sum()))
+        if np.isclose(out, np.mean(absolute), rtol=1e-6) or np.isclose(out, np.sum(absolute), rtol=1e-6):
+            raise Wrong("the loss is not relative: divide each scale's ‖G(x) − G(s)‖² by ‖G(s)‖², so every "
+                        "scale counts the same whatever the size of its activations")
+        if np.isclose(out, np.mean([np.sqrt(p) for p in per_scale]), rtol=1e-6):
+            raise Wrong("you used the norm ‖G(x) − G(s)‖ / ‖G(s)‖; the loss uses squared norms")
+        feature_mse = np.mean([float(((a - b) ** 2).sum() / (b**2).sum()) for a, b in zip(fx, fs)])
+        if np.isclose(out, feature_mse, rtol=1e-6):
+            raise Wrong("you compared the feature maps themselves (that is the content loss); the style loss "
+                        "compares their Gram matrices")
+        raise Wrong(f"style_loss returned {out:.6g}, expected {expected:.6g} (mean over scales of "
+                    "‖G(x) − G(s)‖²_F / ‖G(s)‖²_F)")
+    fx = feats(shapes)
+    if abs(_scalar(style_loss_fn(fx, [f.clone() for f in fx]), "style_loss(x, x)")) > 1e-10:
+        raise Wrong("style_loss(x, x) should be 0 for identical features")
+    moved = [torch.roll(f, shifts=1, dims=-1) for f in fx]  # same statistics, other positions
+    if abs(_scalar(style_loss_fn(moved, fx), "style_loss(moved, x)")) > 1e-10:
+        raise Wrong("features that are only moved (rolled) to other positions have the same Gram matrices, so "
+                    "the style loss must be 0; yours is not: did you compare the features instead of the Grams?")
+    return "matches the mean over scales of the relative squared Gram distance; 0 for identical and for moved features"
+
+
+# --- 5.4.3 total variation -----------------------------------------------------------
+
+@exercise("5.4.3", "total variation loss")
+def _check_tv(tv_loss) -> str:
+    import torch
+
+    generator = torch.Generator().manual_seed(543)
+    for H, W in ((6, 9), (5, 4), (2, 2)):
+        x = torch.rand(3, H, W, generator=generator, dtype=torch.float64)
+        out = _scalar(tv_loss(x.clone()), f"tv_loss(image of shape {(3, H, W)})")
+        dy, dx = x[:, 1:, :] - x[:, :-1, :], x[:, :, 1:] - x[:, :, :-1]
+        expected = float((dy**2).mean() + (dx**2).mean())
+        if np.isclose(out, expected, rtol=1e-6):
+            continue
+        if np.isclose(out, float(dy.abs().mean() + dx.abs().mean()), rtol=1e-6):
+            raise Wrong("you used absolute differences; this exercise squares them (the smooth, 'L2' total variation)")
+        if np.isclose(out, float((dy**2).mean()), rtol=1e-6) or np.isclose(out, float((dx**2).mean()), rtol=1e-6):
+            raise Wrong("only one direction is counted: add the vertical differences x[:, 1:, :] − x[:, :-1, :] "
+                        "and the horizontal ones x[:, :, 1:] − x[:, :, :-1]")
+        if np.isclose(out, float((dy**2).sum() + (dx**2).sum()), rtol=1e-6):
+            raise Wrong("you summed the squared differences; take the mean of each direction, so the loss does "
+                        "not depend on the image size")
+        dc = x[1:] - x[:-1]
+        if any(np.isclose(out, float((dc**2).mean() + (d**2).mean()), rtol=1e-6) for d in (dy, dx)):
+            raise Wrong("one of your differences runs along the colour channels (axis 0); the image is (3, H, W), "
+                        "so the spatial axes are 1 and 2")
+        raise Wrong(f"tv_loss returned {out:.6g} for an image of shape {(3, H, W)}, expected {expected:.6g}")
+    flat = torch.full((3, 5, 7), 0.3, dtype=torch.float64)
+    if abs(_scalar(tv_loss(flat), "tv_loss(constant image)")) > 1e-12:
+        raise Wrong("a constant image has no variation: tv_loss should be 0 for it")
+    return "mean squared vertical + horizontal differences, for three image sizes; 0 for a constant image"
+
+
+# --- 5.4.4 size of the style representation ----------------------------------------
+
+@exercise("5.4.4", "how many numbers describe a style")
+def _check_style_size(n) -> str:
+    from utils.style import RandomFeatureNet
+
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise Wrong(f"the answer is a count, an integer; got {type(n).__name__}")
+    net = RandomFeatureNet(seed=0)
+    C, L = net.channels, net.scales
+    expected = L * C * (C + 1) // 2
+    if n == L * C * C:
+        raise Wrong(f"{n} counts every entry of {L} Gram matrices of {C}x{C}, but G is symmetric: "
+                    "G[i, j] = G[j, i], so only the diagonal and one triangle are distinct")
+    if n == C * (C + 1) // 2 or n == C * C:
+        raise Wrong(f"{n} is the size of one Gram matrix; the network has {L} scales, each with its own")
+    if n == 3 * 128 * 128:
+        raise Wrong("that is the number of pixels of a 128x128 image; the style is described by the Gram "
+                    "matrices, whose size does not depend on the image")
+    if n == L * C * (C - 1) // 2:
+        raise Wrong("you left out the diagonal: G[i, i] (the average energy of channel i) is a number too")
+    if n != expected:
+        raise Wrong(f"{n} is not right: count the distinct entries of each scale's symmetric {C}x{C} Gram "
+                    f"matrix and add over the {L} scales")
+    return f"{L} scales x {C}·{C + 1}/2 = {expected} numbers, whatever the image size"
