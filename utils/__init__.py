@@ -24,6 +24,7 @@ Modules (import what you need, e.g. ``from utils import core, plot``):
   PSNR (chapter 5.3).
 - ``utils.style``: random multi-scale feature networks, Gram matrices and style/content losses
   (chapter 5.4).
+- ``utils.text``: tokenisers, the vocabulary ``Vocab`` and padding (chapter 6).
 - ``utils.widgets``: interactive figures that also show a static figure.
 - ``utils.checks``: exercise checkers that say what is wrong.
 """
