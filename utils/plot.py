@@ -34,9 +34,54 @@ STYLE = {
 }
 
 
+# Fonts with Chinese glyphs, in order of preference: Debian's fonts-wqy-zenhei (installed by
+# `make setup` together with the browser), Noto CJK, and the usual Windows/macOS fonts.
+CJK_FONTS = {
+    "WenQuanYi Zen Hei": "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "Noto Sans CJK SC": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "SimHei": None,
+    "Microsoft YaHei": None,
+    "PingFang SC": None,
+    "Arial Unicode MS": None,
+}
+
+
+def _cjk_family() -> list[str]:
+    """Names of installed fonts with Chinese glyphs, registered with matplotlib if needed.
+
+    DejaVu Sans (the default) has no Chinese glyphs; matplotlib falls back glyph by
+    glyph along ``font.family``, so the course puts a CJK font second. matplotlib's font
+    cache may predate the font's installation, so a known file is added explicitly; it
+    is registered as both regular (400) and bold (700), because WenQuanYi's only face is
+    "medium" (500) and matplotlib would otherwise log a warning for every title.
+    """
+    import dataclasses
+    import os
+
+    from matplotlib import font_manager
+
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    found = []
+    for name, path in CJK_FONTS.items():
+        if name not in known and path and os.path.exists(path):
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError):  # an unreadable font file: skip it
+                continue
+            others = [f for f in font_manager.fontManager.ttflist if f.name != name]
+            faces = [f for f in font_manager.fontManager.ttflist if f.name == name]
+            font_manager.fontManager.ttflist = others + [dataclasses.replace(f, weight=w) for f in faces
+                                                         for w in (400, 700)]
+            known.add(name)
+        if name in known:
+            found.append(name)
+    return found
+
+
 def use_course_style() -> None:
     """Apply the course style to matplotlib (safe to call more than once)."""
     mpl.rcParams.update(STYLE)
+    mpl.rcParams["font.family"] = ["DejaVu Sans", *_cjk_family()]
 
 
 def fig_to_png(fig) -> bytes:
