@@ -119,3 +119,13 @@ def test_chinese_reviews_are_unique_and_unambiguous():
     assert sum(len(v) for v in raw.values()) > 1.9 * len(d)
     both = {t.strip() for t in raw["pos.txt"]} & {t.strip() for t in raw["neg.txt"]}
     assert len(both) >= 40 and not both & set(texts)
+
+
+def test_peoples_daily_is_tagged_and_in_order():
+    c = data.load("peoples_daily", max_lines=50)
+    assert len(c) == 50
+    assert c.text_lines()[0].startswith("迈向充满希望的新世纪")  # the first article's headline
+    assert c.lines[1][0] == ("中共中央", "nt")
+    assert all(word and tag.isalpha() for line in c.lines for word, tag in line)
+    with pytest.raises(ValueError, match="max_lines"):
+        data.load("peoples_daily", max_lines=0)

