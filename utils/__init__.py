@@ -25,6 +25,7 @@ Modules (import what you need, e.g. ``from utils import core, plot``):
 - ``utils.style``: random multi-scale feature networks, Gram matrices and style/content losses
   (chapter 5.4).
 - ``utils.text``: tokenisers, the vocabulary ``Vocab`` and padding (chapter 6).
+- ``utils.recsys``: the time split, rating matrix, RMSE and ranking metrics of chapter 7.
 - ``utils.widgets``: interactive figures that also show a static figure.
 - ``utils.checks``: exercise checkers that say what is wrong.
 """
