@@ -66,8 +66,17 @@ def test_missing_package_is_named(monkeypatch, name, module, package):
         return real_import(mod, *args, **kwargs)
 
     import importlib
+    import importlib.util
     import sys
 
+    real_find_spec = importlib.util.find_spec
+
+    def fake_find_spec(mod, *args, **kwargs):
+        if mod == module or mod.startswith(module + "."):
+            return None
+        return real_find_spec(mod, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", fake_find_spec)
     monkeypatch.setattr(builtins, "__import__", fake_import)
     monkeypatch.setattr(importlib, "import_module", lambda mod: fake_import(mod))
     for cached in [m for m in sys.modules if m == module or m.startswith(module + ".")]:

@@ -25,7 +25,20 @@ Modules (import what you need, e.g. ``from utils import core, plot``):
 - ``utils.style``: random multi-scale feature networks, Gram matrices and style/content losses
   (chapter 5.4).
 - ``utils.text``: tokenisers, the vocabulary ``Vocab`` and padding (chapter 6).
+- ``utils.embeddings``: co-occurrence, PPMI, SVD embeddings, skip-gram with negative sampling,
+  neighbours and the pair test (chapter 6.1).
+- ``utils.textclf``: n-grams, leakage counts, length-bucketed batches, masked pooling, TextCNN,
+  metrics and occlusion (chapter 6.2).
+- ``utils.seq2seq``: the date corpus, a GRU encoder-decoder with additive/dot attention, greedy
+  and beam decoding, BLEU and exact match (chapter 6.3).
+- ``utils.gpt``: a small decoder-only Transformer with sampling (chapter 6.4).
+- ``utils.summarize``: article segmentation, ROUGE, lead and TextRank baselines, deletion-based
+  compression (chapter 6.5).
 - ``utils.recsys``: the time split, rating matrix, RMSE and ranking metrics of chapter 7.
+- ``utils.cf``: biases, similarities, kNN collaborative filtering, content-based profiles,
+  coverage and diversity, MMR re-ranking (chapter 7.1).
+- ``utils.mf``: biased matrix factorization (gradient and ALS), BPR, sampled negatives and an
+  NCF-style model (chapter 7.2).
 - ``utils.widgets``: interactive figures that also show a static figure.
 - ``utils.checks``: exercise checkers that say what is wrong.
 """

