@@ -39,6 +39,8 @@ Modules (import what you need, e.g. ``from utils import core, plot``):
   coverage and diversity, MMR re-ranking (chapter 7.1).
 - ``utils.mf``: biased matrix factorization (gradient and ALS), BPR, sampled negatives and an
   NCF-style model (chapter 7.2).
+- ``utils.realtime``: fold-in updates, per-event co-occurrence, fast top-k and stream replay
+  (chapter 7.3).
 - ``utils.widgets``: interactive figures that also show a static figure.
 - ``utils.checks``: exercise checkers that say what is wrong.
 """
