@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from utils import recsys
 from utils.mf import MFParams, check_interactions
 
 
@@ -118,16 +119,16 @@ class CoOccurrence:
 
 def top_k_items(scores, k: int, exclude=None) -> np.ndarray:
     """The k best item indices of one user's 1-D score vector, best first, skipping ``exclude``
-    (an array of item ids). ``argpartition`` finds them in O(items), then only k are sorted."""
-    s = np.array(scores, dtype=float, copy=True)
+    (an array of item ids): :func:`utils.recsys.top_k` for a single user."""
+    s = np.asarray(scores, dtype=float)
     if s.ndim != 1:
         raise ValueError(f"scores must be one user's 1-D vector, got shape {s.shape}")
+    mask = np.zeros((1, s.size), dtype=bool)
     if exclude is not None and len(exclude):
-        s[np.asarray(exclude, dtype=np.int64)] = -np.inf
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= np.isfinite(s).sum():
+        mask[0, np.asarray(exclude, dtype=np.int64)] = True
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= s.size - mask.sum():
         raise ValueError(f"k must be an integer between 1 and the number of allowed items, got {k!r}")
-    part = np.argpartition(-s, k - 1)[:k]
-    return part[np.argsort(-s[part], kind="stable")]
+    return recsys.top_k(s[None], k, mask)[0]
 
 
 def stream(events):
