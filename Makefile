@@ -51,11 +51,13 @@ lab: setup
 test: setup
 	OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) \
 	  $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --nbval-lax \
-	  --ignore=tests/browser tests chapters solutions
+	  --ignore=tests/browser --ignore=tests/prose tests chapters solutions
+	# then every number in the prose against the outputs the notebooks just printed
+	$(BIN)/python -m pytest -p no:cacheprovider tests/prose
 
 # Unit tests only (seconds), for quick iterations on utils.
 test-fast: setup
-	$(BIN)/python -m pytest --ignore=tests/browser tests
+	$(BIN)/python -m pytest --ignore=tests/browser --ignore=tests/prose tests
 
 book: setup
 	@mkdir -p build

@@ -6,11 +6,14 @@ a notebook has run, it also
 - records how long it took (build/timings/, read by tools/benchmark.py), and
 - when every cell passed, stores the executed notebook in the book's
   jupyter-cache (build/jupyter_cache), so `make book` reuses these outputs
-  instead of executing every chapter a second time.
+  instead of executing every chapter a second time, and
+- writes the text of every output (build/outputs/), which tests/prose reads to check
+  that each number in the prose came out of the notebook's own run.
 """
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import time
@@ -24,6 +27,7 @@ ROOT = Path(__file__).resolve().parent
 BUILD = ROOT / "build"
 CACHE_DIR = BUILD / "jupyter_cache"
 TIMINGS_DIR = BUILD / "timings"
+OUTPUTS_DIR = BUILD / "outputs"
 NOTEBOOK_DIRS = ("chapters", "solutions")
 
 # Kernels inherit this process's environment: MPLBACKEND=Agg there would leave
@@ -80,8 +84,25 @@ class MystNotebook(nbval_plugin.IPyNbFile):
             json.dumps({"notebook": rel, "seconds": round(seconds, 2), "passed": passed,
                         "threads": os.environ.get("OMP_NUM_THREADS", "all")})
         )
+        self._write_output_text(rel, passed)
         if passed and rel.startswith("chapters/"):
             self._store_in_book_cache(seconds)
+
+    def _write_output_text(self, rel: str, passed: bool) -> None:
+        """The text of every output, with the hash of the source it came from."""
+        texts = []
+        for item in self._cells:
+            for out in item.test_outputs or []:
+                if "text" in out:
+                    texts.append(str(out["text"]))
+                for mime in ("text/plain", "text/markdown", "text/html", "text/latex"):
+                    if mime in out.get("data", {}):
+                        texts.append(str(out["data"][mime]))
+        OUTPUTS_DIR.mkdir(parents=True, exist_ok=True)
+        (OUTPUTS_DIR / (rel.replace("/", "__") + ".json")).write_text(json.dumps({
+            "notebook": rel, "passed": passed,
+            "source_sha256": hashlib.sha256(self.path.read_bytes()).hexdigest(),
+            "text": "\n".join(texts)}))
 
     def _store_in_book_cache(self, seconds: float) -> None:
         from jupyter_cache import get_cache
