@@ -59,3 +59,39 @@ def test_dropdown_and_integer_slider():
     w = widgets.InteractiveFigure(lambda mode, n: draw_line(float(n)), {"mode": d, "n": s})
     assert w.values == {"mode": "b", "n": 3}
     assert np.issubdtype(type(w.values["n"]), np.integer)
+
+
+def test_an_unexpected_error_after_a_move_is_shown_in_the_widget():
+    def draw(n=1):
+        if n == 3:
+            return {}["missing"]  # a bug that only some settings reach
+        return draw_line(float(n))
+
+    w = widgets.InteractiveFigure(draw, {"n": widgets.slider(1, 5, 1, integer=True)})
+    w.controls["n"].value = 3  # must not raise into the Jupyter log
+    text = w.output.outputs[0]["text"]
+    assert "KeyError" in text and "n=3" in text and "line" in text and "{}[\"missing\"]" in text
+    assert not any(c.disabled for c in w.controls.values()) and not w.busy
+    w.controls["n"].value = 2
+    assert w.output.outputs[0]["output_type"] == "display_data"
+
+
+def test_an_error_at_the_default_values_fails_loudly():
+    with pytest.raises(ZeroDivisionError):
+        widgets.InteractiveFigure(lambda n: 1 / 0, {"n": widgets.slider(0, 1, 0.5)})
+
+
+def test_controls_are_disabled_and_the_status_says_busy_while_drawing():
+    seen = []
+
+    def draw(n=1):
+        if seen is not None and hasattr(draw, "widget"):
+            seen.append((draw.widget.busy, draw.widget.status.value,
+                         all(c.disabled for c in draw.widget.controls.values())))
+        return draw_line(float(n))
+
+    w = widgets.InteractiveFigure(draw, {"n": widgets.slider(1, 5, 1, integer=True)})
+    draw.widget = w
+    w.controls["n"].value = 2
+    assert seen == [(True, "⏳ recomputing the figure…", True)]
+    assert w.status.value == "" and not w.busy

@@ -14,10 +14,15 @@ the figure at the controls' default values, so no page has a blank widget.
 
 ``draw`` may raise ``ValueError`` for inputs that make no sense (a singular
 matrix, say): the message is shown in place of the figure, never a traceback.
+Any other error raised while the learner moves a control is shown the same way,
+with its type and the line of ``draw`` that raised it (the Jupyter log is not where
+a learner looks). While ``draw`` runs (some widgets retrain a model), the controls
+are disabled and a line says that the figure is being recomputed.
 """
 from __future__ import annotations
 
 import base64
+import traceback
 from typing import Callable
 
 import matplotlib.pyplot as plt
@@ -54,15 +59,44 @@ def dropdown(options, value=None, description: str = ""):
     return W.Dropdown(**kwargs)
 
 
-def _render(draw: Callable, values: dict) -> dict:
-    """One output (nbformat dict): the figure as PNG, or the error message as text."""
+def _message(text: str) -> dict:
+    return {"output_type": "stream", "name": "stdout", "text": f"⚠ {text}\n"}
+
+
+def _where(err: BaseException) -> str:
+    """'line 12 of draw: x = a / b' for the innermost frame of the error."""
+    frames = traceback.extract_tb(err.__traceback__)
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" (line {last.lineno} of {last.name}: {(last.line or '').strip()})"
+
+
+def _render(draw: Callable, values: dict, catch_all: bool = False) -> dict:
+    """One output (nbformat dict): the figure as PNG, or the error message as text.
+
+    A ``ValueError`` is a domain problem the learner can fix with the controls: its
+    message is shown. With ``catch_all`` (a redraw after the learner moved a control),
+    any other error is shown too, with where it happened; the first drawing at the
+    default values lets it propagate, so a broken figure fails the notebook's tests.
+    """
     try:
         fig = draw(**values)
-    except ValueError as err:  # a domain problem the learner can fix with the controls
+    except ValueError as err:
         plt.close("all")
-        return {"output_type": "stream", "name": "stdout", "text": f"⚠ {err}\n"}
+        return _message(str(err))
+    except Exception as err:
+        plt.close("all")
+        if not catch_all:
+            raise
+        settings = ", ".join(f"{k}={v!r}" for k, v in values.items())
+        return _message(f"the figure could not be drawn for {settings}: "
+                        f"{type(err).__name__}: {err}{_where(err)}")
     if not hasattr(fig, "savefig"):
-        raise TypeError(f"draw() must return a matplotlib Figure, got {type(fig).__name__}")
+        problem = f"draw() must return a matplotlib Figure, got {type(fig).__name__}"
+        if not catch_all:
+            raise TypeError(problem)
+        return _message(problem)
     png = fig_to_png(fig)
     plt.close(fig)
     return {
@@ -87,19 +121,34 @@ class InteractiveFigure:
         self.draw = draw
         self.controls = controls
         self.output = W.Output()
+        self.status = W.Label(value="")
+        self.busy = False
         self.redraws = 0
-        self.update()  # the default figure, shown without any display message
+        self.update(catch_all=False)  # the default figure, shown without any display message
         for control in controls.values():
             control.observe(lambda change: self.update(), names="value")
-        self.box = W.VBox([*controls.values(), self.output])
+        self.box = W.VBox([*controls.values(), self.status, self.output])
 
     @property
     def values(self) -> dict:
         return {name: control.value for name, control in self.controls.items()}
 
-    def update(self) -> dict:
-        """Redraw with the controls' current values; return the new output."""
-        out = _render(self.draw, self.values)
+    def update(self, catch_all: bool = True) -> dict:
+        """Redraw with the controls' current values; return the new output.
+
+        While ``draw`` runs, the controls are disabled and the status line says so.
+        """
+        self.busy = True
+        self.status.value = "⏳ recomputing the figure…"
+        for control in self.controls.values():
+            control.disabled = True
+        try:
+            out = _render(self.draw, self.values, catch_all=catch_all)
+        finally:
+            for control in self.controls.values():
+                control.disabled = False
+            self.status.value = ""
+            self.busy = False
         self.output.outputs = (out,)
         self.redraws += 1
         return out
