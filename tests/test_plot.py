@@ -50,3 +50,29 @@ def test_chinese_text_renders_without_missing_glyphs(tmp_path):
         warnings.simplefilter("error")  # "Glyph ... missing from font(s)" would raise here
         fig.savefig(tmp_path / "zh.png")
     plt.close(fig)
+
+
+def test_no_findfont_warning_whether_or_not_the_font_cache_knows_the_cjk_font(tmp_path):
+    """The first process builds matplotlib's font cache (which then holds the CJK font with
+    its single 'medium' face); the second starts from that cache. Neither may log a
+    findfont warning above a figure with regular and bold Chinese text."""
+    import os
+    import subprocess
+    import sys
+
+    if not plot._cjk_family():
+        pytest.skip("no CJK font installed (make setup installs fonts-wqy-zenhei)")
+    script = (
+        "import logging; logging.basicConfig()\n"
+        "import matplotlib; matplotlib.use('Agg')\n"
+        "from utils.plot import use_course_style; use_course_style()\n"
+        "import matplotlib.pyplot as plt\n"
+        "fig, ax = plt.subplots(); ax.set_title('损失 loss', fontweight='bold'); ax.set_xlabel('步数')\n"
+        f"fig.savefig({str(tmp_path / 'f.png')!r})\n"
+    )
+    env = {**os.environ, "MPLCONFIGDIR": str(tmp_path / "mplconfig")}
+    for run in ("fresh cache", "cache from the first run"):
+        proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert "findfont" not in proc.stderr, f"{run}: {proc.stderr}"

@@ -60,21 +60,29 @@ def _cjk_family() -> list[str]:
 
     from matplotlib import font_manager
 
-    known = {f.name for f in font_manager.fontManager.ttflist}
+    manager = font_manager.fontManager
+    known = {f.name for f in manager.ttflist}
     found = []
     for name, path in CJK_FONTS.items():
         if name not in known and path and os.path.exists(path):
             try:
-                font_manager.fontManager.addfont(path)
+                manager.addfont(path)
             except (OSError, RuntimeError):  # an unreadable font file: skip it
                 continue
-            others = [f for f in font_manager.fontManager.ttflist if f.name != name]
-            faces = [f for f in font_manager.fontManager.ttflist if f.name == name]
-            font_manager.fontManager.ttflist = others + [dataclasses.replace(f, weight=w) for f in faces
-                                                         for w in (400, 700)]
             known.add(name)
-        if name in known:
-            found.append(name)
+        if name not in known:
+            continue
+        # Whether the font came from matplotlib's cache or was added just now, make sure
+        # it has a regular and a bold face, or matplotlib warns "findfont: Failed to find
+        # font weight normal" above every figure.
+        faces = [f for f in manager.ttflist if f.name == name]
+        weights = {f.weight for f in faces}
+        extra = [dataclasses.replace(faces[0], weight=w) for w in (400, 700) if w not in weights]
+        if extra:
+            manager.ttflist = manager.ttflist + extra
+            font_manager._get_font.cache_clear()
+            manager._findfont_cached.cache_clear()
+        found.append(name)
     return found
 
 
