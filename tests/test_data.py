@@ -150,3 +150,13 @@ def test_movielens100k_shapes_and_order():
     assert r.groupby("user").size().min() >= 20
     assert m.items.loc[0, "title"] == "Toy Story" and m.items.loc[0, "genres"] == ["Animation", "Children's", "Comedy"]
     assert len(m.users) == 943 and set(m.users.gender) == {"M", "F"}
+
+
+def test_a_typo_gets_a_suggestion_and_an_unknown_keyword_lists_the_known_ones():
+    with pytest.raises(ValueError, match="did you mean 'mnist5k'"):
+        data.load("mnist_5k")
+    with pytest.raises(TypeError) as err:
+        data.load("digits", n_clases=3)
+    message = str(err.value)
+    assert "n_clases" in message and "it takes:" in message
+    assert "_load" not in message  # no private function's name leaks to the learner

@@ -113,13 +113,32 @@ def info(name: str) -> DatasetInfo:
     if not isinstance(name, str):
         raise TypeError(f"dataset name must be a string, got {type(name).__name__}")
     if name not in REGISTRY:
-        raise ValueError(f"unknown dataset {name!r}; available: {', '.join(sorted(REGISTRY))}")
+        import difflib
+
+        close = difflib.get_close_matches(name.lower(), sorted(REGISTRY), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(f"unknown dataset {name!r}; {hint}available: {', '.join(sorted(REGISTRY))}")
     return REGISTRY[name]
 
 
 def load(name: str, **kwargs) -> Dataset:
-    """Load dataset ``name`` from its installed package (never from the network)."""
-    return info(name).loader(**kwargs)
+    """Load dataset ``name`` from its installed package (never from the network).
+
+    Keyword arguments go to that dataset's loader; an unknown one is refused with the
+    list of the ones it takes.
+    """
+    import inspect
+
+    loader = info(name).loader
+    params = inspect.signature(loader).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    unknown = [k for k in kwargs if k not in params] if not takes_any else []
+    if unknown:
+        accepted = ", ".join(f"{p.name}={p.default!r}" for p in params.values()
+                             if p.default is not inspect.Parameter.empty) or "none"
+        raise TypeError(f"data.load({name!r}) got unknown keyword argument(s) {', '.join(unknown)}; "
+                        f"it takes: {accepted}")
+    return loader(**kwargs)
 
 
 def train_test_indices(y, test_size: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
