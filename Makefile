@@ -20,13 +20,16 @@ TEST_THREADS ?= 1
 .PHONY: setup lab test test-fast book book-check lab-check benchmark bench-layers doctor clean help
 
 help:
-	@echo "make lab        set up if needed, then open JupyterLab on the table of contents"
-	@echo "make test       set up if needed, then run every test (unit tests + every notebook)"
+	@echo "make lab        set up if needed, then open JupyterLab on the table of contents (prints its link)"
+	@echo "make test       set up if needed, then run every test (unit tests, every notebook, prose numbers)"
+	@echo "make test-fast  the unit tests of utils only (seconds)"
 	@echo "make book       build the static book into build/book/_build/html"
 	@echo "make book-check open every page of the built book in headless Chromium"
 	@echo "make lab-check  open a chapter in JupyterLab in headless Chromium, run it, move a slider"
 	@echo "make benchmark  execute every notebook serially; write build/benchmark.md"
 	@echo "make bench-layers  time the NumPy layers of chapter 3 against PyTorch"
+	@echo "make setup      create .venv and install the pinned packages (the other targets do it when needed)"
+	@echo "make doctor     check the setup (Python, packages, torch build, JupyterLab, MathJax, Chromium, disk)"
 	@echo "make clean      remove build outputs (keeps .venv and my_work/)"
 
 setup: $(STAMP)
@@ -43,9 +46,17 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml package.json p
 	@du -sh $(VENV) node_modules | sed 's/^/installed: /'
 
 lab: setup
-	@mkdir -p my_work build
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir="$(CURDIR)" \
-	  --IdentityProvider.token="$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))')" \
+	@mkdir -p my_work build/lab/workspaces
+	@token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))'); \
+	port=$$($(BIN)/python tools/free_port.py $${LAB_PORT:-8888}); \
+	echo ""; \
+	echo "  JupyterLab, once it has started (open this link in your browser; it holds the password):"; \
+	echo "    http://127.0.0.1:$$port/lab/tree/chapters/index.md?token=$$token"; \
+	echo "  Lost the link? In another terminal: $(BIN)/jupyter server list"; \
+	echo ""; \
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$$port --ServerApp.port_retries=0 \
+	  --ServerApp.root_dir="$(CURDIR)" --IdentityProvider.token="$$token" \
+	  --LabApp.workspaces_dir="$(CURDIR)/build/lab/workspaces" \
 	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) chapters/index.md
 
 test: setup
