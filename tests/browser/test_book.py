@@ -2,7 +2,11 @@
 
 Fails on: a missing image, a broken internal link (page or #anchor), unrendered
 math (literal \\( or $$ in the text), a console error, or any request that leaves
-127.0.0.1 (the book must work offline: MathJax and scripts are served locally).
+127.0.0.1 (the book must work offline: MathJax and scripts are served locally); on
+warning text in a cell's output (findfont, UserWarning, ...) or a stray
+``CheckResult(...)`` repr under an exercise; on a code block that runs off the right
+edge of the page at a 1280 px window; and on a figure shown so small that its text
+would be under 7 px (estimated from the course style's 10.5 pt at 100 dpi).
 """
 import re
 from pathlib import Path
@@ -16,6 +20,9 @@ HTML = ROOT / "build" / "book" / "_build" / "html"
 PAGES = sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
                if "_static" not in p.parts and "_sources" not in p.parts) if HTML.exists() else []
 CONTENT_PAGES = [p for p in PAGES if p not in ("genindex.html", "search.html")]
+OUTPUT_NOISE = re.compile(r"findfont|\w*Warning:|CheckResult\(|Traceback \(most recent call last\)")
+STYLE_TEXT_PX = 10.5 * 100 / 72  # the course style's font at its display resolution
+MIN_TEXT_PX = 7.0
 MATH_LEFTOVERS = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{|\\frac|\\mathbf")
 
 # Text of the article without code (code may legitimately contain $$ or \( ).
@@ -92,6 +99,20 @@ def test_page_renders_offline(browser, site, page):
         tab.goto(f"{site}/search.html?q=eigenvector", wait_until="load")
         tab.wait_for_selector("#search-results li", timeout=10_000)
         assert tab.locator("#search-results li").count() >= 1, "search finds nothing for 'eigenvector'"
+
+    outputs = tab.evaluate("() => [...document.querySelectorAll('.cell_output')].map(e => e.innerText)")
+    noisy = [m.group(0) for text in outputs for m in OUTPUT_NOISE.finditer(text)]
+    assert not noisy, f"{page}: warnings or stray reprs in cell outputs: {sorted(set(noisy))}"
+
+    overflowing = tab.evaluate("""() => [...document.querySelectorAll('article pre')]
+        .filter(p => p.scrollWidth > p.clientWidth + 2).map(p => p.innerText.slice(0, 60))""")
+    assert overflowing == [], f"{page}: {len(overflowing)} code block(s) run off the page: {overflowing[:3]}"
+
+    scales = tab.evaluate("""() => [...document.querySelectorAll('.cell_output img')]
+        .filter(i => i.naturalWidth > 0).map(i => [i.getAttribute('alt') || i.src.slice(-30),
+                                                   i.getBoundingClientRect().width / i.naturalWidth])""")
+    tiny = [(alt, round(scale * STYLE_TEXT_PX, 1)) for alt, scale in scales if scale * STYLE_TEXT_PX < MIN_TEXT_PX]
+    assert not tiny, f"{page}: figures whose text would show under {MIN_TEXT_PX} px: {tiny}"
 
     assert outside_requests == [], f"{page}: requests left the machine: {outside_requests}"
     assert console_errors == [], f"{page}: console errors: {console_errors}"
