@@ -34,9 +34,17 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml package.json package-lock.json tools/setup_jupyter.py
+$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml package.json package-lock.json tools/setup_jupyter.py tools/torch_index.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@# torch first: on Linux without an NVIDIA GPU, from PyTorch's CPU index (tools/torch_index.sh);
+	@# if that index cannot be reached, requirements.txt installs torch from the default index.
+	@args="$$(bash tools/torch_index.sh)" || exit 1; \
+	if [ -n "$$args" ]; then \
+	  echo "setup: no NVIDIA GPU on this Linux machine: PyTorch's CPU build (TORCH_BUILD=default to change)"; \
+	  $(BIN)/python -m pip install --quiet --timeout 30 --retries 1 $$args "$$(grep -E '^torch==' requirements.txt)" \
+	    || echo "setup: PyTorch's CPU index was not reachable; torch comes from the default index"; \
+	fi
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
