@@ -9,12 +9,8 @@ import numpy as np
 
 from utils.checks import Wrong, exercise
 
-# The data of exercises 2.3.3 and 2.3.4, as defined in the chapter.
+# The data of exercise 2.3.3, as defined in the chapter.
 EXERCISE_LOGITS = np.array([2.0, 1.0, 0.5, 0.0, -1.0])
-TRAIN_PLAYS = ["hamlet", "macbeth", "lear", "othello", "julius_caesar"]
-VALID_PLAY, TEST_PLAY = "romeo_and_juliet", "twelfth_night"
-K_GRID = [1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001]
-ORDER = 4
 
 
 def _as_float(value, what: str) -> float:
@@ -155,41 +151,104 @@ def _check_temperature(T) -> str:
                 "(entropy rises with T)")
 
 
-# --- 2.3.4 choosing the smoothing constant on validation data ----------------------
+# --- 2.3.4 choosing the order and k on validation data --------------------------
+#
+# The learner writes choose_model(train_text, valid_text, orders, ks) -> (order, k). It is run
+# on texts the learner never sees: samples of random Markov chains whose true order is known,
+# with grids that differ from case to case, so no fixed answer passes.
 
-@functools.lru_cache(maxsize=1)
-def _smoothing_scores() -> dict[str, dict[float, float]]:
-    from utils import data, prob
-
-    corpus = data.load("shakespeare", plays=TRAIN_PLAYS + [VALID_PLAY, TEST_PLAY])
-    train_text = "\n\n".join(corpus.documents[p] for p in TRAIN_PLAYS)
-    vocab = sorted(set(corpus.text))
-    scores: dict[str, dict[float, float]] = {"valid": {}, "test": {}}
-    counted = prob.markov_ngram_model(train_text, ORDER, vocab=vocab)
-    for k in K_GRID:
-        model = dataclasses.replace(counted, k=k)  # same counts, another smoothing constant
-        scores["valid"][k] = model.cross_entropy(corpus.documents[VALID_PLAY])
-        scores["test"][k] = model.cross_entropy(corpus.documents[TEST_PLAY])
-    return scores
+HIDDEN_CASES = [  # seed, alphabet, true order, training and validation length, Dirichlet concentration, grids
+    dict(seed=1, alphabet="abcdefghij", order=1, n_train=3000, n_valid=3000, concentration=0.3,
+         orders=[0, 1, 2, 3], ks=[1.0, 0.1, 0.01]),
+    dict(seed=2, alphabet="abcdefgh", order=2, n_train=8000, n_valid=4000, concentration=0.2,
+         orders=[1, 2, 3, 4], ks=[1.0, 0.1, 0.01, 0.001]),
+    dict(seed=3, alphabet="abcdefghijkl", order=2, n_train=5000, n_valid=4000, concentration=0.5,
+         orders=[0, 1, 2, 3], ks=[3.0, 1.0, 0.3, 0.03]),
+]
 
 
-@exercise("2.3.4", "smoothing constant chosen on validation data")
-def _check_best_k(best_k) -> str:
-    k = _as_float(best_k, "best_k")
-    matches = [g for g in K_GRID if math.isclose(k, g, rel_tol=1e-9)]
-    if not matches:
-        raise Wrong(f"best_k should be one of k_grid = {K_GRID}, got {k}")
-    k = matches[0]
-    scores = _smoothing_scores()
-    best = min(K_GRID, key=scores["valid"].get)
-    if k == best:
-        return (f"k = {best} gives {scores['valid'][best]:.3f} bits/char on the validation play "
-                f"(k = 1: {scores['valid'][1.0]:.3f})")
-    if k == min(K_GRID):
-        raise Wrong(f"k = {k}, the least smoothing, is what the training text prefers (it has seen every "
-                    "context it is scored on); measure the cross-entropy on the validation play")
-    if k == min(K_GRID, key=scores["test"].get):
-        raise Wrong(f"k = {k} is the best on the test play: choosing it there uses the test set for "
-                    "tuning; choose on the validation play")
-    raise Wrong(f"k = {k} gives {scores['valid'][k]:.3f} bits/char on the validation play, but another value "
-                f"in k_grid does better (did you use order {ORDER} and the validation play?)")
+def _markov_text(seed: int, alphabet: str, order: int, length: int, concentration: float) -> str:
+    """A sample of a random order-``order`` Markov chain over ``alphabet``."""
+    rng = np.random.default_rng(seed)
+    V = len(alphabet)
+    cumulative = np.cumsum(rng.dirichlet(np.full(V, concentration), size=V**order), axis=1)
+    u = rng.random(length)
+    idx = [int(i) for i in rng.integers(0, V, size=order)]
+    code = 0
+    for i in idx:
+        code = code * V + i
+    for t in range(order, length):
+        c = min(int(np.searchsorted(cumulative[code], u[t] * cumulative[code, -1])), V - 1)
+        idx.append(c)
+        code = (code * V + c) % V**order if order else 0
+    return "".join(alphabet[i] for i in idx)
+
+
+@functools.lru_cache(maxsize=None)
+def _hidden_case(index: int):
+    """(train_text, valid_text, orders, ks, validation scores, training scores) of one hidden case."""
+    from utils import prob
+
+    case = HIDDEN_CASES[index]
+    text = _markov_text(case["seed"], case["alphabet"], case["order"], case["n_train"] + case["n_valid"],
+                        case["concentration"])
+    train, valid = text[:case["n_train"]], text[case["n_train"]:]
+    vocab = sorted(set(train + valid))
+    on_valid, on_train = {}, {}
+    for order in case["orders"]:
+        counted = prob.markov_ngram_model(train, order, vocab=vocab)
+        for k in case["ks"]:
+            model = dataclasses.replace(counted, k=k)  # same counts, another smoothing constant
+            on_valid[order, k] = model.cross_entropy(valid)
+            on_train[order, k] = model.cross_entropy(train)
+    return train, valid, list(case["orders"]), list(case["ks"]), on_valid, on_train
+
+
+def _as_choice(value, orders, ks, what: str):
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise Wrong(f"{what} should return a tuple (order, k), got {type(value).__name__} ({value!r})")
+    order, k = _as_float(value[0], "order"), _as_float(value[1], "k")
+
+    def in_ks(x):
+        return any(math.isclose(x, g, rel_tol=1e-9) for g in ks)
+
+    if not (order.is_integer() and int(order) in orders):
+        if in_ks(order) and k.is_integer() and int(k) in orders:
+            raise Wrong(f"{what} returned {tuple(value)}: the order and k are swapped; return (order, k)")
+        raise Wrong(f"{what} returned order {value[0]!r}, which is not one of orders = {orders}")
+    if not in_ks(k):
+        raise Wrong(f"{what} returned k = {value[1]!r}, which is not one of ks = {ks}")
+    return int(order), next(g for g in ks if math.isclose(k, g, rel_tol=1e-9))
+
+
+@exercise("2.3.4", "order and smoothing constant chosen on validation text")
+def _check_choose_model(choose_model) -> str:
+    chosen = []
+    for index in range(len(HIDDEN_CASES)):
+        train, valid, orders, ks, on_valid, on_train = _hidden_case(index)
+        what = f"choose_model on hidden text {index + 1} (orders {orders}, ks {ks})"
+        got = _as_choice(choose_model(train, valid, list(orders), list(ks)), orders, ks, what)
+        best = min(on_valid, key=on_valid.get)
+        if on_valid[got] <= on_valid[best] + 1e-9:
+            chosen.append(got)
+            continue
+        if got == min(on_train, key=on_train.get):
+            raise Wrong(f"{what} returned {got}, the setting that fits the *training* text best (the "
+                        "highest order, the least smoothing: it has seen every context it is scored on); "
+                        "score each setting by its cross-entropy on valid_text")
+        if got == max(on_valid, key=on_valid.get):
+            raise Wrong(f"{what} returned {got}, the setting with the *highest* validation cross-entropy: "
+                        "lower is better, take the minimum")
+        if got[0] == best[0]:
+            raise Wrong(f"{what}: the order {got[0]} is right, but k = {got[1]} gives {on_valid[got]:.4f} "
+                        f"bits/char on the validation text and another k in ks does better; try every k "
+                        "for every order")
+        if got[1] == best[1]:
+            raise Wrong(f"{what}: k = {got[1]} is right, but order {got[0]} gives {on_valid[got]:.4f} "
+                        "bits/char on the validation text and another order does better")
+        raise Wrong(f"{what} returned {got}, which gives {on_valid[got]:.4f} bits/char on the validation "
+                    f"text; another pair in the grid gives {on_valid[best]:.4f}. Score every (order, k) "
+                    "pair on valid_text, with vocab = sorted(set(train_text + valid_text))")
+    return ("the pair with the lowest validation cross-entropy on all three hidden texts: "
+            + ", ".join(f"order {o}, k = {k}" for o, k in chosen)
+            + " (their true orders: " + ", ".join(str(c["order"]) for c in HIDDEN_CASES) + ")")
