@@ -67,3 +67,20 @@ def test_bad_ratings_input():
     with pytest.raises(ValueError, match="leave no training data"):
         recsys.split_by_time(pd.DataFrame({"user": [1, 1], "item": [1, 2], "rating": [3.0, 4.0], "timestamp": [1, 2]}),
                              test_per_user=2)
+
+
+def test_leak_share_of_the_per_user_split(split):
+    share = recsys.leak_share(split)
+    t_train = split.train["timestamp"].to_numpy()
+    by_hand = np.mean([(t_train > t).mean() for t in split.test["timestamp"].to_numpy()[::50]])
+    assert 0.3 < share < 0.55 and abs(share - by_hand) < 0.03  # 42% of training lies after a test rating
+    # a split by one global cutoff has no leak
+    cut = split.test["timestamp"].min()
+    early = split.train[split.train["timestamp"] <= cut]
+    late = pd.concat([split.train[split.train["timestamp"] > cut], split.test])
+    glob = recsys.Split(train=early, test=late, num_users=split.num_users, num_items=split.num_items,
+                        user_index=split.user_index, item_index=split.item_index)
+    assert recsys.leak_share(glob) == 0.0
+    tiny = pd.DataFrame({"u": [0, 0, 1], "i": [0, 1, 2], "rating": [1.0] * 3, "timestamp": [1, 9, 5]})
+    by_rows = recsys.Split(train=tiny.iloc[:2], test=tiny.iloc[2:], num_users=2, num_items=3, user_index={}, item_index={})
+    assert recsys.leak_share(by_rows) == 0.5  # one of the two training ratings is dated after the test one

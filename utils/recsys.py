@@ -48,9 +48,12 @@ def _check_ratings(ratings) -> None:
 def split_by_time(ratings, test_per_user: int = 10) -> Split:
     """Each user's ``test_per_user`` most recent ratings are the test set; the rest train.
 
-    This is how a recommender is used: it learns from the past and is asked about
-    the future. A random split would let it learn from a user's later tastes to
-    predict their earlier ones. Every user keeps at least one training rating.
+    A per-user split ("leave the last n out"): every user's test ratings come after that
+    user's own training ratings, so the model is never asked to predict a user's past from
+    their future, as a random split would. It is NOT a global time cutoff: users are active
+    at different times, so the training set also holds other users' ratings dated after a
+    given test rating (measure it with :func:`leak_share`). Every user keeps at least one
+    training rating.
     """
     _check_ratings(ratings)
     if not isinstance(test_per_user, (int, np.integer)) or test_per_user < 1:
@@ -71,6 +74,22 @@ def split_by_time(ratings, test_per_user: int = 10) -> Split:
     train, test = df[~is_test].reset_index(drop=True), df[is_test].reset_index(drop=True)
     return Split(train=train, test=test, num_users=len(users), num_items=len(items),
                  user_index=user_index, item_index=item_index)
+
+
+def leak_share(split: Split) -> float:
+    """How much of the training log lies in the test period's future.
+
+    For each test rating, the share of all training ratings dated strictly after it; the
+    mean over test ratings. 0 for a split by one global time cutoff; for the per-user split
+    of :func:`split_by_time` it is not 0, because one user's test period overlaps other
+    users' training ratings.
+    """
+    t_train = np.sort(split.train["timestamp"].to_numpy())
+    t_test = split.test["timestamp"].to_numpy()
+    if len(t_train) == 0 or len(t_test) == 0:
+        raise ValueError("the split needs training and test ratings")
+    after = len(t_train) - np.searchsorted(t_train, t_test, side="right")
+    return float(np.mean(after / len(t_train)))
 
 
 def rating_matrix(train, num_users: int, num_items: int) -> np.ndarray:

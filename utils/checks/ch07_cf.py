@@ -69,44 +69,60 @@ def _check_cosine_corated(cosine_corated) -> str:
 
 # --- 7.1.2 --------------------------------------------------------------------------------
 
-_ANA = np.array([5, 2, 4, np.nan])  # Alien, Brazil, Casablanca, Dune (Fargo unknown)
-_BEN = np.array([4, 2, 5, 3, 5])
-_CAI = np.array([2, 4, np.nan, 1, 2])
-_SIMS = np.array([0.8, 0.4])
+def _user_based(R, user, item, neighbours, sims) -> float:
+    R = np.asarray(R, dtype=float)
+    neighbours, sims = np.asarray(neighbours), np.asarray(sims, dtype=float)
+    means = np.nanmean(R[neighbours], axis=1)
+    return float(np.nanmean(R[user]) + sims @ (R[neighbours, item] - means) / sims.sum())
 
 
-def _fargo_prediction() -> float:
-    mean_ana = np.nanmean(_ANA)
-    means = np.array([np.nanmean(_BEN), np.nanmean(_CAI)])
-    fargo = np.array([_BEN[-1], _CAI[-1]])
-    return float(mean_ana + _SIMS @ (fargo - means) / _SIMS.sum())
+def _user_cases():
+    """Hidden rating matrices (NaN = missing): the user has not rated the item, the neighbours have."""
+    rng = np.random.default_rng(712)
+    cases = []
+    for num_users, num_items, n_nb in ((6, 8, 2), (12, 15, 4), (20, 30, 6)):
+        R = rng.integers(1, 6, size=(num_users, num_items)).astype(float)
+        R[rng.random(R.shape) < 0.35] = np.nan
+        user, item = 0, num_items - 1
+        R[user, item] = np.nan
+        R[user, :3] = rng.integers(1, 6, 3)  # the user has ratings
+        neighbours = rng.choice(np.arange(1, num_users), size=n_nb, replace=False)
+        R[neighbours, item] = rng.integers(1, 6, n_nb)  # every neighbour rated the item
+        sims = rng.uniform(0.1, 0.9, n_nb)
+        cases.append((R, user, item, neighbours, sims))
+    return cases
 
 
-@exercise("7.1.2", "a mean-centred prediction by hand")
-def _check_fargo(answer) -> str:
-    got = _number(answer, "the prediction")
-    expected = _fargo_prediction()
-    if np.isclose(got, expected, atol=0.01):
-        return f"Ana's predicted rating of Fargo is {expected:.3f} stars"
-    mean_ana = np.nanmean(_ANA)
-    fargo = np.array([_BEN[-1], _CAI[-1]])
-    means = np.array([np.nanmean(_BEN), np.nanmean(_CAI)])
-    means_without = np.array([np.nanmean(_BEN[:-1]), np.nanmean(_CAI[:-1])])
-    mistakes = [
-        (_SIMS @ fargo / _SIMS.sum(), "that is the similarity-weighted average of the raw ratings: subtract "
-                                      "each neighbour's mean first, then add Ana's mean back"),
-        (expected - mean_ana, "that is only the weighted deviation: add Ana's own mean rating to it"),
-        (mean_ana + _SIMS @ (fargo - means) / 2, "divide by the sum of the similarities (0.8 + 0.4), "
-                                                 "not by the number of neighbours"),
-        (mean_ana + (fargo - means).mean(), "the deviations must be weighted by the similarities"),
-        (mean_ana + _SIMS @ (fargo - means_without) / _SIMS.sum(),
-         "each neighbour's mean includes their rating of Fargo (the mean of ALL their ratings)"),
-    ]
-    for value, message in mistakes:
-        if np.isclose(got, value, atol=0.01):
-            raise Wrong(message)
-    raise Wrong(f"{got:.3f} is not it: compute Ana's mean, each neighbour's mean, their deviations on "
-                "Fargo, and the similarity-weighted average of those deviations")
+@exercise("7.1.2", "a mean-centred user-based prediction")
+def _check_user_based(predict_user_based) -> str:
+    for R, user, item, neighbours, sims in _user_cases():
+        got = _number(predict_user_based(R.copy(), user, item, neighbours.copy(), sims.copy()), "the prediction")
+        expected = _user_based(R, user, item, neighbours, sims)
+        if np.isclose(got, expected, atol=1e-9):
+            continue
+        mean_u = np.nanmean(R[user])
+        means = np.nanmean(R[neighbours], axis=1)
+        rated = R[neighbours, item]
+        without = np.array([np.nanmean(np.delete(R[v], item)) for v in neighbours])
+        mistakes = [
+            (sims @ rated / sims.sum(), "that is the similarity-weighted average of the raw ratings: subtract "
+                                        "each neighbour's mean first, then add the user's mean back"),
+            (expected - mean_u, "that is only the weighted deviation: add the user's own mean rating to it"),
+            (mean_u + sims @ (rated - means) / len(sims), "divide by the sum of the similarities, "
+                                                          "not by the number of neighbours"),
+            (mean_u + (rated - means).mean(), "the deviations must be weighted by the similarities"),
+            (mean_u + sims @ (rated - without) / sims.sum(),
+             "each neighbour's mean includes their rating of the item (the mean of ALL their ratings)"),
+            (float(np.nan_to_num(R[user]).mean()) + sims @ (rated - np.nan_to_num(R[neighbours]).mean(1)) / sims.sum(),
+             "the means count missing ratings as 0: average only the rated entries (np.nanmean)"),
+        ]
+        for value, message in mistakes:
+            if np.isclose(got, value, atol=1e-9):
+                raise Wrong(message)
+        raise Wrong(f"for a hidden {R.shape[0]}×{R.shape[1]} matrix with {len(neighbours)} neighbours: expected "
+                    f"{expected:.4f}, got {got:.4f}. Compute the user's mean, each neighbour's mean, their deviations "
+                    "on the item, and the similarity-weighted average of those deviations")
+    return "mean-centred user-based predictions right on three hidden rating matrices"
 
 
 # --- 7.1.3 --------------------------------------------------------------------------------
