@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from utils.detection import (Tracker, average_precision, batched_nms, box_area, box_iou, count_id_switches,
                              make_digit_clip, make_digit_scenes, match_detections, mean_average_precision,
-                             mot_metrics, mota, nms)
+                             idf1, mot_metrics, mota, nms)
 
 # --- strategies and brute-force references ---------------------------------------------
 
@@ -270,6 +270,17 @@ def test_test_scenes_use_held_out_digits():
     assert np.array_equal(np.concatenate(scenes.labels), y[sources])
 
 
+def test_validation_scenes_use_training_digits_that_train_scenes_never_use():
+    from utils import data
+
+    y = data.load("mnist5k").y
+    train, test = data.train_test_indices(y, test_size=0.2, seed=0)
+    fit = np.concatenate(make_digit_scenes(300, np.random.default_rng(0), split="train").sources)
+    val = np.concatenate(make_digit_scenes(100, np.random.default_rng(1), split="val").sources)
+    assert np.isin(val, train).all() and np.isin(fit, train).all()
+    assert not set(fit.tolist()) & set(val.tolist())
+
+
 def test_scene_options_and_errors():
     s = make_digit_scenes(10, np.random.default_rng(0), canvas=96, digits_per_scene=(3, 3), digit_size=(20, 20))
     assert s.images.shape == (10, 96, 96) and all(len(b) == 3 for b in s.boxes)
@@ -367,3 +378,21 @@ def test_mot_metrics_counts_a_swap():
     assert m["misses"] == 8 and m["false_positives"] == 4 and np.isclose(m["mota"], 1 - 12 / 8)
     with pytest.raises(ValueError, match="track_ids has 3 frames but gt_ids has 4"):
         mot_metrics(gt_ids, frames, swapped[:3], frames)
+
+
+def test_idf1_punishes_a_swap_for_the_rest_of_the_clip():
+    frames = [np.array([[0, 0, 10, 10], [20, 0, 30, 10]], float)] * 4
+    gt_ids = [np.array([0, 1])] * 4
+    swapped = [np.array([7, 8]), np.array([7, 8]), np.array([8, 7]), np.array([8, 7])]
+    r = idf1(gt_ids, frames, swapped, frames)
+    assert r["idtp"] == 4 and r["num_gt"] == r["num_pred"] == 8 and np.isclose(r["idf1"], 0.5)
+    assert idf1(gt_ids, frames, gt_ids, frames)["idf1"] == 1.0
+    late = [np.array([7, 8]), np.array([7, 8]), np.array([7, 8]), np.array([8, 7])]  # swap in the last frame
+    assert np.isclose(idf1(gt_ids, frames, late, frames)["idf1"], 6 / 8)
+    # one object tracked in half its frames, plus a box on nothing in every frame
+    r = idf1([np.array([0])] * 4, [np.array([[0, 0, 10, 10]], float)] * 4,
+             [np.array([3, 4])] * 2 + [np.array([4])] * 2,
+             [np.array([[0, 0, 10, 10], [50, 50, 60, 60]], float)] * 2 + [np.array([[50, 50, 60, 60]], float)] * 2)
+    assert r["idtp"] == 2 and np.isclose(r["idf1"], 2 * 2 / (4 + 6))
+    with pytest.raises(ValueError, match="track_ids has 3 frames"):
+        idf1(gt_ids, frames, swapped[:3], frames)

@@ -19,7 +19,7 @@ Modules (import what you need, e.g. ``from utils import core, plot``):
 - ``utils.vision``: the MNIST-5k split, the course CNN, augmentation and the cached judge
   classifier (chapter 5.1).
 - ``utils.detection``: synthetic digit scenes, IoU, NMS, mAP, a centre-point detector and an
-  IoU + Kalman tracker with MOTA (chapter 5.2).
+  IoU tracker with constant-velocity prediction, MOTA and IDF1 (chapter 5.2).
 - ``utils.generative``: class accuracy, coverage and diversity of generated images, masks and
   PSNR (chapter 5.3).
 - ``utils.style``: random multi-scale feature networks, Gram matrices and style/content losses

@@ -25,7 +25,7 @@ import numpy as np
 __all__ = [
     "as_boxes", "box_area", "box_iou", "nms", "batched_nms", "match_detections",
     "precision_recall", "average_precision", "mean_average_precision", "DigitScenes", "make_digit_scenes",
-    "DigitClip", "make_digit_clip", "Tracker", "mot_metrics", "count_id_switches", "mota",
+    "DigitClip", "make_digit_clip", "Tracker", "mot_metrics", "count_id_switches", "mota", "idf1",
 ]
 
 
@@ -319,11 +319,17 @@ def _check_range(value, name: str, low: int) -> tuple[int, int]:
     return a, b
 
 
+VAL_DIGITS = 500  # training digits set aside for validation scenes
+
+
 def _pool(split: str):
+    """The MNIST-5k rows a split draws from: ``"train"`` and ``"val"`` partition the course's
+    training digits (the last ``VAL_DIGITS`` of them are validation), ``"test"`` is held out."""
     images, labels, train, test = _mnist_split()
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    return images, labels, (train if split == "train" else test)
+    pools = {"train": train[:-VAL_DIGITS], "val": train[-VAL_DIGITS:], "test": test}
+    if split not in pools:
+        raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+    return images, labels, pools[split]
 
 
 def make_digit_scenes(n: int, rng: np.random.Generator, canvas: int = 64, digits_per_scene=(1, 3),
@@ -337,7 +343,9 @@ def make_digit_scenes(n: int, rng: np.random.Generator, canvas: int = 64, digits
     ``max_iou``. Overlapping ink is combined with a maximum. The box is the
     exact extent of the ink (pixels above ``ink_threshold``). ``split="test"``
     draws only from the held-out digits of ``data.train_test_indices`` (seed 0),
-    so a detector trained on ``"train"`` scenes is tested on digits it never saw.
+    so a detector trained on ``"train"`` scenes is tested on digits it never saw;
+    ``split="val"`` draws from training digits that ``"train"`` never uses, for
+    validation scenes (monitoring, thresholds) that leave the test set alone.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
@@ -580,6 +588,40 @@ def mot_metrics(gt_ids, gt_boxes, track_ids, track_boxes, iou_threshold: float =
     errors = counts["misses"] + counts["false_positives"] + counts["id_switches"]
     counts["mota"] = 1.0 - errors / counts["num_gt"] if counts["num_gt"] else float("nan")
     return counts
+
+
+def idf1(gt_ids, gt_boxes, track_ids, track_boxes, iou_threshold: float = 0.5) -> dict:
+    """Identity F1 (Ristani et al. 2016): how long each object keeps *one* track id.
+
+    Every true identity is paired with at most one track id, once for the whole clip,
+    by the Hungarian algorithm maximising IDTP: the number of frames in which the pair's
+    boxes overlap with IoU >= ``iou_threshold``. Then ``IDF1 = 2 IDTP / (true boxes +
+    tracked boxes)``. Returns a dict with ``idtp``, ``num_gt``, ``num_pred`` and ``idf1``.
+    """
+    n = len(gt_ids)
+    for name, seq in (("gt_boxes", gt_boxes), ("track_ids", track_ids), ("track_boxes", track_boxes)):
+        if len(seq) != n:
+            raise ValueError(f"{name} has {len(seq)} frames but gt_ids has {n}")
+    iou_threshold = _check_threshold(iou_threshold)
+    flat_g = [np.asarray(g).reshape(-1) for g in gt_ids]
+    flat_h = [np.asarray(h).reshape(-1) for h in track_ids]
+    g_all = sorted({int(g) for ids in flat_g for g in ids})
+    h_all = sorted({int(h) for ids in flat_h for h in ids})
+    gi, hi = {g: i for i, g in enumerate(g_all)}, {h: j for j, h in enumerate(h_all)}
+    overlap = np.zeros((len(g_all), len(h_all)))
+    num_gt = num_pred = 0
+    for f in range(n):
+        g_box, h_box = as_boxes(gt_boxes[f], "gt_boxes"), as_boxes(track_boxes[f], "track_boxes")
+        if len(flat_g[f]) != len(g_box) or len(flat_h[f]) != len(h_box):
+            raise ValueError(f"frame {f}: the number of ids and of boxes differ")
+        num_gt, num_pred = num_gt + len(g_box), num_pred + len(h_box)
+        hit = box_iou(g_box, h_box) >= iou_threshold
+        for a, b in zip(*np.nonzero(hit)):
+            overlap[gi[int(flat_g[f][a])], hi[int(flat_h[f][b])]] += 1
+    pairs = _assign(-overlap, overlap > 0)
+    idtp = int(sum(overlap[r, c] for r, c in pairs))
+    total = num_gt + num_pred
+    return dict(idtp=idtp, num_gt=num_gt, num_pred=num_pred, idf1=2 * idtp / total if total else float("nan"))
 
 
 def count_id_switches(gt_ids, gt_boxes, track_ids, track_boxes, iou_threshold: float = 0.5) -> int:

@@ -121,29 +121,84 @@ def _check_nms(nms) -> str:
     return "the hand example, a suppression chain, IoU exactly at the threshold, no boxes, and 30 random cases"
 
 
-@exercise("5.2.3", "average precision by hand")
-def _check_ap_by_hand(ap) -> str:
-    try:
-        value = float(ap)
-    except (TypeError, ValueError):
-        raise Wrong(f"the answer is a number between 0 and 1, got {type(ap).__name__}")
-    expected = 0.25 * 1 + 0.25 * 0.75 + 0.25 * 0.75  # 0.625
-    if np.isclose(value, expected, atol=1e-3):
-        return "AP = 0.25 x 1 + 0.25 x 0.75 + 0.25 x 0.75 = 0.625"
-    if np.isclose(value, 0.25 * 1 + 0.25 * 2 / 3 + 0.25 * 0.75, atol=1e-3):
-        raise Wrong(f"{value:.4g} is the area under the raw precision-recall curve; VOC first takes the "
-                    "envelope: the precision at each recall is the best precision at that recall or higher")
-    if np.isclose(value, (3 * 1 + 5 * 0.75) / 11, atol=1e-3):
-        raise Wrong(f"{value:.4g} is the 11-point AP of VOC 2007; the exercise asks for all-point "
-                    "interpolation (the exact area under the envelope)")
-    if np.isclose(value, 3 / 6, atol=1e-3) or np.isclose(value, 3 / 4, atol=1e-3):
-        raise Wrong(f"{value:.4g} is a single precision or recall value; AP sums precision times "
-                    "the recall step over the ranked list")
-    if np.isclose(value, (1 + 2 / 3 + 3 / 4) / 3, atol=1e-3):
-        raise Wrong(f"{value:.4g} averages the raw precision at the three true positives; VOC uses the "
-                    "envelope (best precision at that recall or higher)")
-    raise Wrong(f"{value:.4g} is not it; write recall and precision after each detection (recall counts "
-                "true positives out of 4 objects), take the envelope, and add up the rectangles")
+def _envelope_curve(flags, num_objects):
+    flags = np.asarray(flags, dtype=bool)
+    tp, fp = np.cumsum(flags), np.cumsum(~flags)
+    recall, precision = tp / num_objects, tp / np.maximum(tp + fp, 1)
+    return recall, precision, np.maximum.accumulate(precision[::-1])[::-1] if len(flags) else precision
+
+
+def _ap_at_levels(flags, num_objects, levels, envelope=True):
+    """Mean over recall levels of the (enveloped) precision at the first point with recall >= level."""
+    recall, precision, env = _envelope_curve(flags, num_objects)
+    curve = env if envelope else precision
+    idx = np.searchsorted(recall, levels, side="left")
+    return float(np.mean([curve[i] if i < len(curve) else 0.0 for i in idx]))
+
+
+def _ap_all_point(flags, num_objects):
+    recall, _, env = _envelope_curve(flags, num_objects)
+    return float(np.sum(np.diff(np.concatenate([[0.0], recall])) * env))
+
+
+def _ap_cases():
+    """Hidden cases: (TP flags sorted by score, number of objects, description)."""
+    cases = [([1, 0, 1, 1, 0, 0], 4, "TP, FP, TP, TP, FP, FP with 4 objects"),
+             ([1, 1, 1], 3, "three detections, all right, 3 objects"),
+             ([0, 0, 0], 3, "three detections, all wrong"),
+             ([], 5, "no detections at all"),
+             ([0, 1, 0, 1, 1, 0, 1], 7, "a curve whose precision rises again")]
+    rng = np.random.default_rng(523)
+    for _ in range(25):
+        n = int(rng.integers(1, 25))
+        flags = (rng.random(n) < rng.uniform(0.3, 0.9)).astype(int).tolist()
+        cases.append((flags, int(sum(flags) + rng.integers(0, 6)) or 1, "a random ranked list"))
+    return cases
+
+
+@exercise("5.2.3", "COCO's 101-point average precision")
+def _check_ap_101(average_precision_101) -> str:
+    cases, got = _ap_cases(), []
+    for flags, num_objects, name in cases:
+        try:
+            got.append(float(average_precision_101(np.array(flags, dtype=bool), num_objects)))
+        except (TypeError, ValueError, IndexError) as err:
+            raise Wrong(f"average_precision_101({flags}, {num_objects}) should return a number, but: {err!r}")
+    got = np.array(got)
+
+    def same(fn):
+        return np.allclose(got, [fn(f, n) for f, n, _ in cases], atol=1e-9)
+
+    linspace = np.linspace(0, 1, 101)
+    if same(lambda f, n: _ap_at_levels(f, n, linspace)) or same(lambda f, n: _ap_at_levels(f, n, np.arange(101) / 100)):
+        return "the worked case, perfect, all wrong, empty and a rising curve, and 25 random ranked lists"
+
+    def reached(f, n):
+        recall = _envelope_curve(f, n)[0]
+        levels = linspace[linspace <= (recall[-1] if len(recall) else -1)]
+        return _ap_at_levels(f, n, levels) if len(levels) else 0.0
+
+    diagnoses = [
+        (lambda f, n: _ap_all_point(f, n), "that is VOC's all-point AP (the exact area); COCO averages the "
+         "envelope at the 101 recall levels 0, 0.01, ..., 1"),
+        (lambda f, n: _ap_at_levels(f, n, np.linspace(0, 1, 11)),
+         "that is VOC 2007's 11-point AP; COCO uses 101 recall levels, 0, 0.01, ..., 1"),
+        (lambda f, n: _ap_at_levels(f, n, linspace, envelope=False),
+         "you read the raw precision; take the envelope first, the best precision at that recall or higher"),
+        (lambda f, n: _ap_at_levels(f, n, np.linspace(0, 1, 100)), "average over 101 levels, 0, 0.01, ..., 1, "
+         "both ends included"),
+        (lambda f, n: _ap_at_levels(f, n, np.arange(100) / 100), "average over 101 levels, 0, 0.01, ..., 1, "
+         "both ends included"),
+        (reached, "recall levels the curve never reaches count as precision 0 and stay in the average of 101"),
+    ]
+    k = int(np.flatnonzero(~np.isclose(got, [_ap_at_levels(f, n, linspace) for f, n, _ in cases], atol=1e-9))[0])
+    flags, num_objects, name = cases[k]
+    where = (f"for {name} ({flags}, {num_objects} objects) you return {got[k]:.4g}, "
+             f"expected {_ap_at_levels(flags, num_objects, linspace):.4g}")
+    for fn, message in diagnoses:
+        if same(fn):
+            raise Wrong(f"{where}: {message}")
+    raise Wrong(where)
 
 
 @exercise("5.2.4", "NMS per class")
