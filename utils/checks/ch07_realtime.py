@@ -30,43 +30,111 @@ def _check_fold_in(fold_in_solve) -> str:
     return "(QᵀQ + λI) p = Qᵀt solved correctly, also with fewer ratings than factors"
 
 
-@exercise("7.3.2", "an online (running) mean")
-def _check_online_mean(online_mean) -> str:
+def _causal_counts(items, timestamps, num_items):
+    items, timestamps = np.asarray(items), np.asarray(timestamps)
+    out = np.zeros(len(items), dtype=np.int64)
+    counts = np.zeros(num_items, dtype=np.int64)
+    start = 0
+    for n in range(1, len(items) + 1):
+        if n == len(items) or timestamps[n] != timestamps[start]:
+            out[start:n] = counts[items[start:n]]
+            np.add.at(counts, items[start:n], 1)
+            start = n
+    return out
+
+
+def _logs():
+    """Hidden logs: small ones with many ties, one larger, and one without ties."""
     rng = np.random.default_rng(732)
-    xs = rng.normal(3.5, 1.0, 50)
-    mean = 0.0
-    for n, x in enumerate(xs):
-        got = float(online_mean(mean, n, float(x)))
-        expected = mean + (x - mean) / (n + 1)
-        if not np.isclose(got, expected, atol=1e-12):
-            if n > 0 and np.isclose(got, mean + (x - mean) / n):
-                raise Wrong("off by one: after the new value there are n + 1 values, so divide by n + 1")
-            if np.isclose(got, (mean + x) / 2):
-                raise Wrong("(mean + x) / 2 weights the new value as much as all old ones: use mean + (x − mean)/(n + 1)")
-            raise Wrong(f"after {n} values with mean {mean:.4f}, adding {x:.4f} you returned {got:.4f}, "
-                        f"expected {expected:.4f}")
-        mean = got
-    if not np.isclose(mean, xs.mean(), atol=1e-10):
-        raise Wrong("the running mean drifted away from the batch mean")
-    return "50 online updates reproduce the batch mean (np.mean) to 1e-10"
+    logs = [(np.array([0, 1, 0, 0, 2, 0]), np.array([1, 1, 2, 2, 2, 5]), 3)]
+    for n, num_items, max_gap in ((40, 5, 2), (300, 20, 3), (50, 30, 0)):
+        gaps = rng.integers(0, max_gap + 1, n) if max_gap else np.ones(n, dtype=np.int64)
+        logs.append((rng.integers(0, num_items, n), 1000 + np.cumsum(gaps), num_items))
+    return logs
+
+
+@exercise("7.3.2", "counts without peeking: strictly earlier events only")
+def _check_causal_counts(causal_counts) -> str:
+    for items, timestamps, num_items in _logs():
+        got = np.asarray(causal_counts(items.copy(), timestamps.copy(), num_items))
+        if got.shape != items.shape:
+            raise Wrong(f"return one count per event: {len(items)} events, got shape {got.shape}")
+        expected = _causal_counts(items, timestamps, num_items)
+        if np.array_equal(got, expected):
+            continue
+        total = np.bincount(items, minlength=num_items)[items]
+        sequential = np.array([np.sum(items[:n] == items[n]) for n in range(len(items))])
+        if np.array_equal(got, total) or np.array_equal(got, total - 1):
+            raise Wrong("these are counts over the whole log: they include later events (peeking at the future)")
+        if np.array_equal(got, sequential) or np.array_equal(got, sequential + 1):
+            raise Wrong("an event counts events with the same timestamp that came before it in the array: "
+                        "events in the same second must not see each other")
+        if np.array_equal(got, expected + 1):
+            raise Wrong("each count includes the event itself: count only earlier events")
+        n = int(np.flatnonzero(got != expected)[0])
+        raise Wrong(f"event {n} (item {items[n]} at time {timestamps[n]}): expected {expected[n]}, got {got[n]}")
+    return "strictly earlier events only, ties handled, on four hidden logs"
+
+
+def _top_k_cases():
+    rng = np.random.default_rng(733)
+    cases = []
+    for size, k, n_ex in ((1682, 10, 3), (50, 5, 20), (200, 1, 0), (30, 7, 22)):
+        scores = rng.normal(size=size)
+        best = np.argsort(-scores)
+        exclude = np.sort(rng.choice(best[:2 * n_ex + 1], size=n_ex, replace=False)) if n_ex else np.array([], dtype=np.int64)
+        cases.append((scores, k, exclude))
+    return cases
 
 
 @exercise("7.3.3", "top-k with exclusions")
 def _check_top_k(top_k_excluding) -> str:
-    rng = np.random.default_rng(733)
-    scores = rng.normal(size=1682)
-    exclude = np.argsort(-scores)[[0, 2, 5]]  # three of the best items were already seen
-    got = np.asarray(top_k_excluding(scores.copy(), 10, exclude.copy()))
-    if got.shape != (10,):
-        raise Wrong(f"return the 10 item indices as a 1-D array, got shape {got.shape}")
-    allowed = np.setdiff1d(np.arange(1682), exclude)
-    expected = allowed[np.argsort(-scores[allowed], kind="stable")][:10]
-    if np.array_equal(got, expected):
-        return "the 10 best allowed items, best first, seen items skipped"
-    if np.isin(got, exclude).any():
-        raise Wrong("your list contains excluded (already seen) items: set their scores to -inf first")
-    if set(got.tolist()) == set(expected.tolist()):
-        raise Wrong("the right items in the wrong order: sort the k items by score, best first")
-    if np.array_equal(got, allowed[np.argsort(scores[allowed], kind="stable")][:10]):
-        raise Wrong("these are the 10 worst items: argpartition/argsort sort ascending, use -scores")
-    raise Wrong(f"expected items {expected.tolist()}, got {got.tolist()}")
+    for scores, k, exclude in _top_k_cases():
+        got = np.asarray(top_k_excluding(scores.copy(), k, exclude.copy()))
+        if got.shape != (k,):
+            raise Wrong(f"with k = {k} return the {k} item indices as a 1-D array, got shape {got.shape}")
+        allowed = np.setdiff1d(np.arange(len(scores)), exclude)
+        expected = allowed[np.argsort(-scores[allowed], kind="stable")][:k]
+        if np.array_equal(got, expected):
+            continue
+        if np.isin(got, exclude).any():
+            raise Wrong("your list contains excluded (already seen) items: set their scores to -inf first")
+        if set(got.tolist()) == set(expected.tolist()):
+            raise Wrong("the right items in the wrong order: sort the k items by score, best first")
+        if np.array_equal(got, allowed[np.argsort(scores[allowed], kind="stable")][:k]):
+            raise Wrong("these are the worst items: argpartition/argsort sort ascending, use -scores")
+        raise Wrong(f"for {len(scores)} scores, k = {k} and {len(exclude)} excluded items: "
+                    f"expected items {expected.tolist()}, got {got.tolist()}")
+    return "the k best allowed items, best first, on four hidden score vectors"
+
+
+def _implicit(Y, items, reg, alpha):
+    Yi = Y[items]
+    A = Y.T @ Y + alpha * Yi.T @ Yi + reg * np.eye(Y.shape[1])
+    return np.linalg.solve(A, (1 + alpha) * Yi.sum(0))
+
+
+@exercise("7.3.4", "fold-in under the implicit-feedback objective")
+def _check_implicit(implicit_fold_in) -> str:
+    rng = np.random.default_rng(734)
+    for num_items, k, n, reg, alpha in ((40, 4, 6, 1.0, 5.0), (200, 8, 3, 0.5, 20.0), (25, 3, 25, 2.0, 1.0)):
+        Y = rng.normal(size=(num_items, k))
+        items = np.sort(rng.choice(num_items, size=n, replace=False))
+        got = np.asarray(implicit_fold_in(Y.copy(), items.copy(), reg, alpha), dtype=float)
+        if got.shape != (k,):
+            raise Wrong(f"with Y of shape {Y.shape} the user vector should have shape ({k},), got {got.shape}")
+        expected = _implicit(Y, items, reg, alpha)
+        if np.allclose(got, expected, atol=1e-9):
+            continue
+        Yi = Y[items]
+        only_rated = np.linalg.solve((1 + alpha) * Yi.T @ Yi + reg * np.eye(k), (1 + alpha) * Yi.sum(0))
+        if np.allclose(got, only_rated, atol=1e-9):
+            raise Wrong("this fits the consumed films only: the objective runs over ALL items (YᵀY), "
+                        "the others with preference 0 and confidence 1")
+        if np.allclose(got, np.linalg.solve(Y.T @ Y + alpha * Yi.T @ Yi + reg * np.eye(k), alpha * Yi.sum(0)), atol=1e-9):
+            raise Wrong("the right-hand side is Σ c_i p_i y_i = (1 + alpha) Σ y_i over the consumed films, not alpha Σ y_i")
+        if np.allclose(got, np.linalg.solve(Y.T @ Y + reg * np.eye(k), (1 + alpha) * Yi.sum(0)), atol=1e-9):
+            raise Wrong("the confidences are missing on the left: add alpha·Σ y_i y_iᵀ over the consumed films to YᵀY + reg·I")
+        raise Wrong(f"for {n} consumed films of {num_items} (k = {k}) your vector differs from the solution of "
+                    f"(YᵀY + alpha·Σ y_i y_iᵀ + reg·I) x = (1 + alpha) Σ y_i by up to {np.abs(got - expected).max():.3g}")
+    return "(YᵀY + α Σ yᵢyᵢᵀ + λI) x = (1 + α) Σ yᵢ, on three hidden item-factor matrices"
