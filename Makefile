@@ -17,10 +17,11 @@ export KERAS_HOME := $(CURDIR)/build/keras
 TEST_WORKERS ?= 2
 TEST_THREADS ?= 1
 
-.PHONY: setup lab test test-fast book book-check lab-check benchmark bench-layers doctor clean help
+.PHONY: setup lab updates test test-fast book book-check lab-check benchmark bench-layers doctor clean help
 
 help:
 	@echo "make lab        set up if needed, then open JupyterLab on the table of contents (prints its link)"
+	@echo "make updates    list the chapters that changed in the course since your copies in my_work/ were made"
 	@echo "make test       set up if needed, then run every test (unit tests, every notebook, prose numbers)"
 	@echo "make test-fast  the unit tests of utils only (seconds)"
 	@echo "make book       build the static book into build/book/_build/html"
@@ -54,7 +55,9 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml package.json p
 	@du -sh $(VENV) node_modules | sed 's/^/installed: /'
 
 lab: setup
-	@mkdir -p my_work build/lab/workspaces
+	@mkdir -p build/lab/workspaces
+	@# the learner's own copy of the course (my_work/, ignored by git): pulls never conflict
+	$(BIN)/python tools/workspace.py sync
 	@token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))'); \
 	port=$$($(BIN)/python tools/free_port.py $${LAB_PORT:-8888}); \
 	echo ""; \
@@ -63,9 +66,13 @@ lab: setup
 	echo "  Lost the link? In another terminal: $(BIN)/jupyter server list"; \
 	echo ""; \
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$$port --ServerApp.port_retries=0 \
-	  --ServerApp.root_dir="$(CURDIR)" --IdentityProvider.token="$$token" \
+	  --ServerApp.root_dir="$(CURDIR)/my_work" --IdentityProvider.token="$$token" \
 	  --LabApp.workspaces_dir="$(CURDIR)/build/lab/workspaces" \
-	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) chapters/index.md
+	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) "$(CURDIR)/my_work/chapters/index.md"
+
+# Which chapters changed in the course since your copies in my_work/ were made (after a git pull).
+updates:
+	@$(PYTHON) tools/workspace.py status
 
 test: setup
 	OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) \

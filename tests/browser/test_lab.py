@@ -1,11 +1,13 @@
 """JupyterLab in a real browser, as a learner uses it (make lab-check).
 
-Starts JupyterLab from the course's environment on 127.0.0.1 with a token, on a
-copy of chapters/ (saving must not touch the repository), opens the pattern
-chapter by its .md path, and checks that it opens as a notebook (not in the text
-editor), that Run All Cells finishes without an error output, that moving a
-slider redraws the figure, and that after saving, the outputs are kept in
-my_work/ and are back when the notebook is reopened.
+Starts JupyterLab from the course's environment on 127.0.0.1 with a token, as
+`make lab` does: on the learner's workspace (tools/workspace.py copies the course into
+my_work/, here inside a scratch copy of the course, so saving never touches the
+repository). Opens the pattern chapter by its .md path, and checks that it opens as a
+notebook (not in the text editor), that Run All Cells finishes without an error output,
+that moving a slider redraws the figure, and that after saving, the outputs are kept in
+my_work/outputs/ and are back when the notebook is reopened, while the course's own
+chapter is untouched.
 """
 import difflib
 import json
@@ -33,11 +35,19 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def lab_root(tmp_path_factory):
+def course_copy(tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
     shutil.copytree(ROOT / "chapters", root / "chapters")
     shutil.copy(ROOT / "jupytext.toml", root / "jupytext.toml")
+    subprocess.run([sys.executable, str(ROOT / "tools" / "workspace.py"), "sync", "--root", str(root)],
+                   check=True, capture_output=True)
     return root
+
+
+@pytest.fixture(scope="module")
+def lab_root(course_copy):
+    """The folder JupyterLab serves: the learner's workspace, as with `make lab`."""
+    return course_copy / "my_work"
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +89,7 @@ def test_server_requires_the_token(lab):
     assert err.value.code == 403
 
 
-def test_chapter_opens_as_notebook_runs_slider_redraws_outputs_persist(browser, lab, lab_root):
+def test_chapter_opens_as_notebook_runs_slider_redraws_outputs_persist(browser, lab, lab_root, course_copy):
     base, token = lab
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = context.new_page()
@@ -142,10 +152,10 @@ def test_chapter_opens_as_notebook_runs_slider_redraws_outputs_persist(browser, 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     widget.screenshot(path=str(SCREENSHOTS / "lab_widget_after_slider.png"))
 
-    # Save: jupytext writes the outputs to my_work/ (the .md source keeps no outputs).
+    # Save: jupytext writes the outputs to my_work/outputs/ (the .md keeps no outputs).
     notebook.locator(".jp-Cell").first.click()
     tab.keyboard.press("Control+s")
-    paired = lab_root / "my_work" / CHAPTER.replace(".md", ".ipynb")
+    paired = lab_root / "outputs" / CHAPTER.replace(".md", ".ipynb")
     saved = None
     for _ in range(60):  # wait until the file is there and completely written
         try:
@@ -155,10 +165,12 @@ def test_chapter_opens_as_notebook_runs_slider_redraws_outputs_persist(browser, 
             tab.wait_for_timeout(500)
     assert saved is not None, f"saving did not write {paired}"
     assert any("image/png" in out.get("data", {}) for cell in saved["cells"] for out in cell.get("outputs", []))
-    # Saving without edits leaves the source as it was: no outputs, no rewritten header.
+    # Saving without edits leaves the learner's copy as it was (no outputs, no rewritten
+    # header), and the course's own chapter is never written.
     saved_md, original_md = (lab_root / CHAPTER).read_text(), (ROOT / CHAPTER).read_text()
     assert saved_md == original_md, "".join(difflib.unified_diff(
         original_md.splitlines(True), saved_md.splitlines(True), "original", "saved"))[:3000]
+    assert (course_copy / CHAPTER).read_text() == original_md
 
     # Reopen: the outputs are there before anything is run again.
     tab.reload(wait_until="domcontentloaded")
