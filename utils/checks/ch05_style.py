@@ -152,26 +152,49 @@ def _check_tv(tv_loss) -> str:
 
 # --- 5.4.4 size of the style representation ----------------------------------------
 
-@exercise("5.4.4", "how many numbers describe a style")
-def _check_style_size(n) -> str:
+def _feature_lists():
+    """Hidden inputs: lists of (1, C, H, W) feature maps with different channels, scales and sizes."""
+    import torch
+
     from utils.style import RandomFeatureNet
 
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise Wrong(f"the answer is a count, an integer; got {type(n).__name__}")
-    net = RandomFeatureNet(seed=0)
-    C, L = net.channels, net.scales
-    expected = L * C * (C + 1) // 2
-    if n == L * C * C:
-        raise Wrong(f"{n} counts every entry of {L} Gram matrices of {C}x{C}, but G is symmetric: "
-                    "G[i, j] = G[j, i], so only the diagonal and one triangle are distinct")
-    if n == C * (C + 1) // 2 or n == C * C:
-        raise Wrong(f"{n} is the size of one Gram matrix; the network has {L} scales, each with its own")
-    if n == 3 * 128 * 128:
-        raise Wrong("that is the number of pixels of a 128x128 image; the style is described by the Gram "
-                    "matrices, whose size does not depend on the image")
-    if n == L * C * (C - 1) // 2:
-        raise Wrong("you left out the diagonal: G[i, i] (the average energy of channel i) is a number too")
-    if n != expected:
-        raise Wrong(f"{n} is not right: count the distinct entries of each scale's symmetric {C}x{C} Gram "
-                    f"matrix and add over the {L} scales")
-    return f"{L} scales x {C}·{C + 1}/2 = {expected} numbers, whatever the image size"
+    g = torch.Generator().manual_seed(544)
+    shapes = [[(3, 8, 8)], [(5, 6, 6), (7, 3, 3)], [(2, 10, 4), (2, 5, 2), (9, 3, 1)],
+              [(16, 4, 4), (1, 2, 2), (6, 1, 1)]]
+    cases = [[torch.rand(1, *shape, generator=g) for shape in scales] for scales in shapes]
+    cases.append(RandomFeatureNet(seed=3, channels=8, scales=3)(torch.rand(3, 32, 32, generator=g)))
+    return cases
+
+
+@exercise("5.4.4", "how many numbers describe a style")
+def _check_style_size(count_style_numbers) -> str:
+    for features in _feature_lists():
+        channels = [f.shape[1] for f in features]
+        described = f"feature maps of shapes {[tuple(f.shape) for f in features]}"
+        try:
+            n = count_style_numbers([f.clone() for f in features])
+        except (TypeError, ValueError, IndexError, AttributeError) as err:
+            raise Wrong(f"count_style_numbers failed on {described}: {err!r}")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise Wrong(f"return a count, an integer (int(...)); got {type(n).__name__} for {described}")
+        expected = sum(c * (c + 1) // 2 for c in channels)
+        if n == expected:
+            continue
+        if n == sum(c * c for c in channels):
+            raise Wrong(f"{n} for {described} counts every entry of the Gram matrices, but G is symmetric: "
+                        "G[i, j] = G[j, i], so only the diagonal and one triangle are distinct")
+        if n == sum(c * (c - 1) // 2 for c in channels):
+            raise Wrong(f"{n} for {described}: you left out the diagonal; G[i, i] (the average energy of "
+                        "channel i) is a number too")
+        if len(features) > 1 and n == channels[0] * (channels[0] + 1) // 2:
+            raise Wrong(f"{n} for {described} is the size of the first scale's Gram matrix; every scale has "
+                        "its own, add them up")
+        if n == sum(int(f[0].numel()) for f in features):
+            raise Wrong(f"{n} for {described} counts the feature maps' values, which grow with the image; "
+                        "the style is the Gram matrices, C x C per scale whatever the image size")
+        if n == len(features):
+            raise Wrong(f"{n} for {described}: each map has shape (1, C, H, W); the channels C are "
+                        "shape[1], not shape[0] (the batch)")
+        raise Wrong(f"for {described} you return {n}; expected {expected}: count the distinct entries of "
+                    "each scale's symmetric C x C Gram matrix and add over the scales")
+    return "five hidden lists of feature maps, from one scale to four, with different channels and sizes"
