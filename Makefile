@@ -108,7 +108,7 @@ benchmark: setup
 	$(BIN)/python tools/benchmark.py
 
 doctor:
-	@$(PYTHON) tools/doctor.py
+	@$(PYTHON) tools/doctor.py || echo "doctor: fix the FAIL lines above (each says how), then run make doctor again"
 
 clean:
 	rm -rf build .pytest_cache

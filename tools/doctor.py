@@ -55,6 +55,10 @@ def main() -> int:
     if not VENV_PY.exists():
         report("FAIL", "virtual environment .venv", "run `make setup` (creates .venv from requirements.txt)")
         return finish()
+    if not (ROOT / ".venv" / ".installed").exists():
+        report("FAIL", "the setup has not finished (.venv exists, but .venv/.installed does not)",
+               "wait for `make setup` to finish, or run it again if it stopped; then run `make doctor`")
+        return finish()
     report("OK", "virtual environment .venv")
 
     wanted = pins(ROOT / "requirements.txt") | pins(ROOT / "requirements-nodeps.txt")
