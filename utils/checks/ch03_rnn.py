@@ -1,6 +1,8 @@
 """Checkers for section 3.3 (recurrent neural networks: RNN, LSTM, GRU)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from utils.checks import Wrong, exercise
@@ -32,14 +34,43 @@ def _torch_count(kind: str, input_size: int, hidden_size: int) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+class _BuiltTorchModule(Exception):
+    """Raised when the learner's num_params builds a PyTorch recurrent module."""
+
+
+@contextmanager
+def _refuse_torch_rnn_modules():
+    """While active, constructing torch.nn.RNN/LSTM/GRU (or their cells) raises _BuiltTorchModule."""
+    import torch
+
+    bases = (torch.nn.modules.rnn.RNNBase, torch.nn.modules.rnn.RNNCellBase)
+    originals = {cls: cls.__init__ for cls in bases}
+
+    def refuse(self, *args, **kwargs):
+        raise _BuiltTorchModule
+
+    for cls in bases:
+        cls.__init__ = refuse
+    try:
+        yield
+    finally:
+        for cls, init in originals.items():
+            cls.__init__ = init
+
+
 @exercise("3.3.1", "parameters of RNN, LSTM and GRU layers")
 def _check_num_params(num_params) -> str:
     for kind, gates in _GATES.items():
-        for input_size, hidden_size in ((10, 20), (1, 1), (65, 64), (300, 128)):
-            got = num_params(kind, input_size, hidden_size)
+        for input_size, hidden_size in ((10, 20), (1, 1), (65, 64), (300, 128), (7, 33)):
+            expected = _torch_count(kind, input_size, hidden_size)
+            try:
+                with _refuse_torch_rnn_modules():
+                    got = num_params(kind, input_size, hidden_size)
+            except _BuiltTorchModule:
+                raise Wrong("num_params built a PyTorch recurrent module to count its parameters; "
+                            "the exercise asks for the formula, written without torch") from None
             if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
                 raise Wrong(f"num_params should return an integer, got {type(got).__name__} ({got!r})")
-            expected = _torch_count(kind, input_size, hidden_size)
             if got == expected:
                 continue
             D, H = input_size, hidden_size
@@ -57,7 +88,7 @@ def _check_num_params(num_params) -> str:
                 raise Wrong(f"{where}: the recurrent matrix W_hh is hidden x hidden, not hidden x input")
             raise Wrong(f"{where}. Count weight_ih (gates·H x D), weight_hh (gates·H x H) and the "
                         "two biases (gates·H each)")
-    return "matches PyTorch's count for RNN, LSTM and GRU at four sizes"
+    return "matches PyTorch's count for RNN, LSTM and GRU at five sizes, computed without building a module"
 
 
 # --- 3.3.2 one GRU step ------------------------------------------------------------------
