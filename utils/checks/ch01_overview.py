@@ -33,10 +33,44 @@ def _close(a: float, b: float, rel: float) -> bool:
 
 # --- 1.1 What makes a model large ---------------------------------------------
 
+def _calls_into(module, function, *args):
+    """Call ``function(*args)``; return its result and the names of the ``module`` functions it ran.
+
+    A profile hook sees every Python call, however the learner reached the module
+    (``sizing.f``, ``from utils.sizing import f``, an alias), so the rule "do not call
+    utils.sizing" is checked, not just stated.
+    """
+    import sys
+
+    target = getattr(module, "__file__", None)
+    called: list[str] = []
+
+    def hook(frame, event, arg):
+        if event == "call" and frame.f_code.co_filename == target:
+            called.append(frame.f_code.co_name)
+
+    previous = sys.getprofile()
+    sys.setprofile(hook)
+    try:
+        result = function(*args)
+    except Exception:
+        if not called:
+            raise
+        result = None  # it failed inside utils.sizing: report the call, not the crash
+    finally:
+        sys.setprofile(previous)
+    return result, called
+
+
 @exercise("1.1.1", "parameters of one GPT-2 block")
 def _check_block_params(block_params) -> str:
     for d in (1, 8, 64, 768, 12288):
-        got = _integer(block_params(d), f"block_params({d})")
+        value, used = _calls_into(sizing, block_params, d)
+        if used:
+            names = sorted({n for n in used if not n.startswith(("_", "<"))} or set(used))
+            raise Wrong(f"block_params({d}) calls utils.sizing ({', '.join(names)}): the exercise is "
+                        "to derive the count from the shapes, so write it without the course library")
+        got = _integer(value, f"block_params({d})")
         expected = 12 * d * d + 13 * d
         if got == expected:
             continue
