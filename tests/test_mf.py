@@ -302,3 +302,87 @@ def test_cosine_neighbours():
         mf.cosine_neighbours(V, 4)
     with pytest.raises(ValueError, match="only 3 other items"):
         mf.cosine_neighbours(V, 0, k=4)
+
+
+# --- implicit ALS and EASE --------------------------------------------------------------
+
+def _implicit_toy():
+    rng = np.random.default_rng(3)
+    pairs = rng.permutation(U * I)[:25]
+    u, i = pairs // I, pairs % I
+    params = mf.IALSParams(P=rng.normal(0, 0.5, (U, K)), Q=rng.normal(0, 0.5, (I, K)))
+    return params, u, i
+
+
+def _dense_ials_objective(params, u, i, reg, alpha):
+    Y = np.zeros((U, I))
+    Y[u, i] = 1.0
+    C = 1 + alpha * Y
+    return float((C * (Y - params.P @ params.Q.T) ** 2).sum() + reg * ((params.P ** 2).sum() + (params.Q ** 2).sum()))
+
+
+def test_ials_steps_are_the_weighted_ridge_solutions():
+    params, u, i = _implicit_toy()
+    reg, alpha = 0.7, 4.0
+    Y = np.zeros((U, I))
+    Y[u, i] = 1.0
+    users = mf.ials_user_step(params, u, i, reg, alpha)
+    for a in range(U):  # every user, with or without interactions: all items are data points
+        W = np.diag(1 + alpha * Y[a])
+        x = np.linalg.solve(params.Q.T @ W @ params.Q + reg * np.eye(K), params.Q.T @ W @ Y[a])
+        np.testing.assert_allclose(users.P[a], x, rtol=1e-10, atol=1e-12)
+    items = mf.ials_item_step(users, u, i, reg, alpha)
+    for b in range(I):
+        W = np.diag(1 + alpha * Y[:, b])
+        y = np.linalg.solve(users.P.T @ W @ users.P + reg * np.eye(K), users.P.T @ W @ Y[:, b])
+        np.testing.assert_allclose(items.Q[b], y, rtol=1e-10, atol=1e-12)
+    # a repeated pair counts once
+    again = mf.ials_user_step(params, np.r_[u, u[:3]], np.r_[i, i[:3]], reg, alpha)
+    np.testing.assert_allclose(again.P, users.P)
+
+
+def test_ials_objective_and_fit():
+    params, u, i = _implicit_toy()
+    assert mf.ials_objective(params, u, i, 0.7, 4.0) == pytest.approx(_dense_ials_objective(params, u, i, 0.7, 4.0),
+                                                                       rel=1e-12)
+    seen = []
+    fitted, history = mf.fit_ials(u, i, U, I, num_factors=K, reg=0.5, alpha=10.0, num_sweeps=6,
+                                  rng=np.random.default_rng(0),
+                                  eval_fn=lambda p: seen.append(mf.ials_objective(p, u, i, 0.5, 10.0)) or len(seen))
+    assert history == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    assert np.all(np.diff(seen) <= 1e-9)  # exact half-steps never raise the objective
+    scores = fitted.score_all()
+    assert scores.shape == (U, I) and scores[u, i].mean() > np.delete(scores.ravel(), u * I + i).mean()
+    with pytest.raises(ValueError, match="reg > 0"):
+        mf.fit_ials(u, i, U, I, K, reg=0.0, alpha=1.0, num_sweeps=1, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="alpha"):
+        mf.ials_user_step(params, u, i, 1.0, -1.0)
+    with pytest.raises(ValueError, match="unknown item id"):
+        mf.fit_ials(u, np.full(len(i), I), U, I, K, reg=1.0, alpha=1.0, num_sweeps=1, rng=np.random.default_rng(0))
+
+
+def test_ease_columns_are_ridge_regressions_on_the_other_items():
+    rng = np.random.default_rng(5)
+    X = (rng.random((30, 8)) < 0.3).astype(float)
+    reg = 2.5
+    B = mf.ease_weights(X, reg)
+    assert np.all(np.diag(B) == 0)
+    for j in range(8):
+        others = np.arange(8) != j
+        A = X[:, others]
+        b = np.linalg.solve(A.T @ A + reg * np.eye(7), A.T @ X[:, j])
+        np.testing.assert_allclose(B[others, j], b, rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="reg > 0"):
+        mf.ease_weights(X, 0.0)
+    with pytest.raises(ValueError, match="matrix"):
+        mf.ease_weights(X[0], 1.0)
+
+
+def test_fit_implicit_eval_every():
+    u, i = _two_taste_groups()
+    calls = []
+    history = mf.fit_implicit(mf.BPR(20, 20, 2), u, i, num_epochs=7, rng=np.random.default_rng(0),
+                              eval_fn=lambda m: calls.append(1) or len(calls), eval_every=3)
+    assert history.metric_epochs == [3, 6, 7] and history.metric == [1.0, 2.0, 3.0]
+    with pytest.raises(ValueError, match="eval_every"):
+        mf.fit_implicit(mf.BPR(20, 20, 2), u, i, 1, np.random.default_rng(0), eval_every=0)

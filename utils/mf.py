@@ -327,13 +327,17 @@ class ConcatMLP(nn.Module):
         return self.mlp(torch.cat((self.P[X[:, 0]], self.Q[X[:, 1]]), dim=1)).squeeze(1)
 
     def score_all(self) -> np.ndarray:
+        """All scores at once. The first layer is linear in the concatenation, W[p; q] + c =
+        W_u p + W_i q + c, so it is computed once per user and once per item, not per pair."""
         out = np.empty((self.num_users, self.num_items))
-        items = torch.arange(self.num_items)
+        first, last = self.mlp[0], self.mlp[2]
+        k = self.P.shape[1]
         with torch.no_grad():
+            user_part = self.P @ first.weight[:, :k].T + first.bias  # (users, hidden)
+            item_part = self.Q @ first.weight[:, k:].T  # (items, hidden)
             for u in range(0, self.num_users, 128):  # 128 users at a time: bounded memory
-                users = torch.arange(u, min(u + 128, self.num_users))
-                X = torch.cartesian_prod(users, items)
-                out[u:u + len(users)] = self(X).view(len(users), self.num_items).double().numpy()
+                hidden = torch.relu(user_part[u:u + 128, None, :] + item_part[None, :, :])
+                out[u:u + 128] = (hidden @ last.weight[0] + last.bias).double().cpu().numpy()
         return out
 
 
@@ -421,10 +425,12 @@ class ImplicitHistory:
     loss: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     metric: list[float] = field(default_factory=list)
+    metric_epochs: list[int] = field(default_factory=list)
 
 
 def fit_implicit(model, u, i, num_epochs: int, rng, loss: str = "bpr", lr: float = 0.01, reg: float = 0.0,
-                 batch_size: int = 2048, num_negatives: int = 1, eval_fn=None) -> ImplicitHistory:
+                 batch_size: int = 2048, num_negatives: int = 1, eval_fn=None,
+                 eval_every: int = 1) -> ImplicitHistory:
     """Train an implicit-feedback scorer on the positive pairs (u, i) with sampled negatives.
 
     ``loss="bpr"``: −log σ(x̂_ui − x̂_uj) for one negative j per positive (Rendle et al. 2009);
@@ -432,13 +438,15 @@ def fit_implicit(model, u, i, num_epochs: int, rng, loss: str = "bpr", lr: float
     ``num_negatives`` sampled (u, j). Negatives are drawn anew every epoch, uniformly among the
     items the user has not interacted with. ``reg`` is an L2 penalty on the embeddings used in
     the batch (reg × squared norms / batch size). ``eval_fn(model)``, if given, is called after
-    every epoch (in eval mode) and its value recorded in ``history.metric``.
+    every ``eval_every`` epochs (in eval mode, and after the last epoch) and its value recorded in
+    ``history.metric`` (the epochs in ``history.metric_epochs``).
     """
     if loss not in ("bpr", "bce"):
         raise ValueError(f"loss must be 'bpr' or 'bce', got {loss!r}")
     num_epochs = _check_positive_int(num_epochs, "num_epochs")
     num_negatives = _check_positive_int(num_negatives, "num_negatives")
     batch_size = _check_positive_int(batch_size, "batch_size")
+    eval_every = _check_positive_int(eval_every, "eval_every")
     reg = _check_reg(reg)
     if loss == "bpr" and num_negatives != 1:
         raise ValueError("BPR pairs each positive with one negative: use num_negatives=1")
@@ -449,7 +457,7 @@ def fit_implicit(model, u, i, num_epochs: int, rng, loss: str = "bpr", lr: float
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     history = ImplicitHistory()
     model.train()
-    for _ in range(num_epochs):
+    for epoch in range(1, num_epochs + 1):
         start = time.perf_counter()
         order = rng.permutation(len(u))
         uu = np.repeat(u[order], num_negatives)
@@ -479,12 +487,158 @@ def fit_implicit(model, u, i, num_epochs: int, rng, loss: str = "bpr", lr: float
             count += len(b)
         history.loss.append(total / count)
         history.seconds.append(time.perf_counter() - start)
-        if eval_fn is not None:
+        if eval_fn is not None and (epoch % eval_every == 0 or epoch == num_epochs):
             model.eval()
             history.metric.append(float(eval_fn(model)))
+            history.metric_epochs.append(epoch)
             model.train()
     model.eval()
     return history
+
+
+# --- implicit alternating least squares (Hu, Koren and Volinsky 2008) --------------------
+
+
+@dataclass
+class IALSParams:
+    """Factors of implicit ALS: user factors P (users, k) and item factors Q (items, k); x̂_ui = p_u·q_i."""
+
+    P: np.ndarray
+    Q: np.ndarray
+
+    def __post_init__(self):
+        self.P = np.asarray(self.P, dtype=np.float64)
+        self.Q = np.asarray(self.Q, dtype=np.float64)
+        if self.P.ndim != 2 or self.Q.ndim != 2 or self.P.shape[1] != self.Q.shape[1]:
+            raise ValueError(f"P and Q must be (users, k) and (items, k) with the same k, "
+                             f"got {self.P.shape} and {self.Q.shape}")
+
+    @property
+    def num_users(self) -> int:
+        return self.P.shape[0]
+
+    @property
+    def num_items(self) -> int:
+        return self.Q.shape[0]
+
+    def score_all(self) -> np.ndarray:
+        """(num_users, num_items) matrix of scores p_u·q_i."""
+        return self.P @ self.Q.T
+
+
+def _check_alpha(alpha) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise TypeError(f"alpha must be a number, got {type(alpha).__name__}")
+    if not np.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"alpha (the extra confidence of an observed pair) must be a finite number >= 0, got {alpha}")
+    return float(alpha)
+
+
+def _binary_matrix(rows, cols, num_rows: int, num_cols: int):
+    """Sparse 0/1 matrix with a 1 at every (row, col) pair (duplicates count once)."""
+    from scipy import sparse
+
+    C = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(num_rows, num_cols))
+    C.data[:] = 1.0  # a repeated pair is still one interaction
+    return C
+
+
+def _ials_rows(C, features, reg: float, alpha: float) -> np.ndarray:
+    """For every row a of the 0/1 matrix C: argmin_x Σ_c w_ac (C_ac − f_c·x)² + reg ‖x‖²
+    over ALL columns c, with confidence w_ac = 1 + alpha·C_ac. Normal equations:
+    (FᵀF + alpha Σ_(c observed) f_c f_cᵀ + reg I) x_a = (1 + alpha) Σ_(c observed) f_c."""
+    d = features.shape[1]
+    outer = np.einsum("cj,ck->cjk", features, features).reshape(len(features), d * d)
+    A = (features.T @ features + reg * np.eye(d)) + alpha * (C @ outer).reshape(C.shape[0], d, d)
+    b = (1 + alpha) * (C @ features)
+    return np.linalg.solve(A, b[:, :, None])[:, :, 0]
+
+
+def ials_user_step(params: IALSParams, u, i, reg: float, alpha: float) -> IALSParams:
+    """Exact minimiser of the iALS objective over all user factors, item factors fixed.
+
+    For user u: min_p Σ_(every item i) c_ui (y_ui − p·q_i)² + reg ‖p‖², where y_ui = 1 if u
+    interacted with i (else 0) and c_ui = 1 + alpha·y_ui: a weighted ridge regression.
+    """
+    u, i, _ = check_interactions(u, i, None, params.num_users, params.num_items)
+    reg, alpha = _check_reg(reg), _check_alpha(alpha)
+    C = _binary_matrix(u, i, params.num_users, params.num_items)
+    return replace(params, P=_ials_rows(C, params.Q, reg, alpha))
+
+
+def ials_item_step(params: IALSParams, u, i, reg: float, alpha: float) -> IALSParams:
+    """The mirror of :func:`ials_user_step`: every item's factors, user factors fixed."""
+    u, i, _ = check_interactions(u, i, None, params.num_users, params.num_items)
+    reg, alpha = _check_reg(reg), _check_alpha(alpha)
+    C = _binary_matrix(i, u, params.num_items, params.num_users)
+    return replace(params, Q=_ials_rows(C, params.P, reg, alpha))
+
+
+def ials_objective(params: IALSParams, u, i, reg: float, alpha: float) -> float:
+    """Σ over ALL (user, item) cells of c_ui (y_ui − p_u·q_i)² + reg (‖P‖² + ‖Q‖²)."""
+    u, i, _ = check_interactions(u, i, None, params.num_users, params.num_items)
+    reg, alpha = _check_reg(reg), _check_alpha(alpha)
+    pairs = np.unique(u * params.num_items + i)
+    uo, io = pairs // params.num_items, pairs % params.num_items
+    s = np.einsum("nk,nk->n", params.P[uo], params.Q[io])
+    every_cell = float(np.sum((params.P.T @ params.P) * (params.Q.T @ params.Q)))  # Σ_all s², never forming it
+    observed = float(np.sum((1 + alpha) * (1 - s) ** 2 - s ** 2))  # replace the s² of observed cells
+    return every_cell + observed + reg * float(np.sum(params.P ** 2) + np.sum(params.Q ** 2))
+
+
+def fit_ials(u, i, num_users: int, num_items: int, num_factors: int, reg: float, alpha: float,
+             num_sweeps: int, rng, init_scale: float = 0.1, eval_fn=None) -> tuple[IALSParams, list]:
+    """Implicit ALS (Hu, Koren and Volinsky 2008): ``num_sweeps`` times all users, then all items.
+
+    Every (user, item) cell is a data point: 1 with confidence 1 + alpha where the user
+    interacted with the item, 0 with confidence 1 elsewhere. ``eval_fn(params)``, if
+    given, is called after every sweep; the list of its values is returned (else []).
+    """
+    u, i, _ = check_interactions(u, i, None, num_users, num_items)
+    reg, alpha = _check_reg(reg), _check_alpha(alpha)
+    num_sweeps = _check_positive_int(num_sweeps, "num_sweeps")
+    k = _check_positive_int(num_factors, "num_factors")
+    if reg == 0:
+        raise ValueError("iALS needs reg > 0 (the L2 strength λ)")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy Generator, got {type(rng).__name__}")
+    params = IALSParams(P=init_scale * rng.standard_normal((num_users, k)),
+                        Q=init_scale * rng.standard_normal((num_items, k)))
+    C_users = _binary_matrix(u, i, num_users, num_items)
+    C_items = C_users.T.tocsr()
+    history = []
+    for _ in range(num_sweeps):
+        params = replace(params, P=_ials_rows(C_users, params.Q, reg, alpha))
+        params = replace(params, Q=_ials_rows(C_items, params.P, reg, alpha))
+        if eval_fn is not None:
+            history.append(float(eval_fn(params)))
+    return params, history
+
+
+# --- EASE (Steck 2019) ------------------------------------------------------------------
+
+
+def ease_weights(X, reg: float) -> np.ndarray:
+    """EASE item-item weights: argmin_B ‖X − XB‖² + reg ‖B‖² subject to diag(B) = 0.
+
+    Closed form (Steck 2019): P = (XᵀX + reg I)⁻¹, B_ij = −P_ij / P_jj, B_jj = 0. Column j
+    is the ridge regression of item j's column on all the other items' columns.
+    Scores are X @ B.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a (users, items) matrix, got shape {X.shape}")
+    reg = _check_reg(reg)
+    if reg == 0:
+        raise ValueError("EASE needs reg > 0: XᵀX is singular for an item nobody interacted with")
+    from scipy import linalg
+
+    # Here the inverse itself is wanted (its diagonal scales every column): one Cholesky
+    # factorisation of the symmetric positive definite matrix, solved against the identity.
+    P = linalg.cho_solve(linalg.cho_factor(X.T @ X + reg * np.eye(X.shape[1])), np.eye(X.shape[1]))
+    B = -P / np.diag(P)[None, :]
+    np.fill_diagonal(B, 0.0)
+    return B
 
 
 # --- helpers ----------------------------------------------------------------------------
