@@ -210,3 +210,29 @@ def test_penultimate_features_of_mnist_cnn():
         torch.testing.assert_close(net.classifier[-1](feats), net(x))  # the last layer maps them to the logits
     with pytest.raises(TypeError, match="features"):
         gen.penultimate_features(torch.nn.Linear(3, 2), x)
+
+
+# --- Fréchet distance -----------------------------------------------------------------
+
+def test_frechet_distance_known_cases():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 6)) @ rng.normal(size=(6, 6))
+    assert gen.frechet_distance(X, X) < 1e-8 * np.trace(np.cov(X, rowvar=False))
+    shift = np.array([1.0, -2.0, 0.5, 0.0, 3.0, 1.0])
+    assert np.isclose(gen.frechet_distance(X, X + shift), shift @ shift, rtol=1e-8)
+    # scaled copies: S_b = c^2 S_a, so the trace term is (1 - c)^2 tr(S_a)
+    c = 1.7
+    assert np.isclose(gen.frechet_distance(X, c * X), np.sum((X.mean(0) * (1 - c)) ** 2)
+                      + (1 - c) ** 2 * np.trace(np.cov(X, rowvar=False)), rtol=1e-6)
+    # one dimension: (mu_a - mu_b)^2 + (sigma_a - sigma_b)^2
+    a, b = rng.normal(1.0, 2.0, size=(400, 1)), rng.normal(-1.0, 0.5, size=(300, 1))
+    expected = (a.mean() - b.mean()) ** 2 + (a.std(ddof=1) - b.std(ddof=1)) ** 2
+    assert np.isclose(gen.frechet_distance(a, b), expected, rtol=1e-8)
+    assert np.isclose(gen.frechet_distance(torch.tensor(a), b), expected, rtol=1e-8)
+
+
+def test_frechet_distance_rejects_bad_inputs():
+    with pytest.raises(ValueError, match="same d"):
+        gen.frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="at least 2"):
+        gen.frechet_distance(np.zeros((1, 3)), np.zeros((5, 3)))
