@@ -1,13 +1,17 @@
 """Each checker of section 3.2 accepts the reference answer and rejects plausible mistakes."""
 import numpy as np
-import pytest
+from checker_contract import contract_tests
 from scipy import signal
 
-from utils.checks import FAILED, NOT_ATTEMPTED, PASSED, evaluate
+from utils.checks.ch03_cnn import _stack_shape
 
 
-def stub(*args, **kwargs):
-    raise NotImplementedError
+def stack_output_shape(input_shape, layers, **mistake):
+    return _stack_shape(input_shape, layers, **mistake)
+
+
+def wrong_shape(**mistake):
+    return lambda input_shape, layers: stack_output_shape(input_shape, layers, **mistake)
 
 
 def conv2d_strided(image, kernel, stride=1, padding=0, flip=False, same=False, ignore_stride=False):
@@ -39,17 +43,22 @@ def max_pool_backward(X, dY, mode="max"):
 
 SOBEL_X = np.array([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]])
 
-REFERENCE = {"3.2.1": (16, 32, 6, 6), "3.2.2": conv2d_strided, "3.2.3": max_pool_backward, "3.2.4": SOBEL_X}
+REFERENCE = {"3.2.1": stack_output_shape, "3.2.2": conv2d_strided, "3.2.3": max_pool_backward, "3.2.4": SOBEL_X}
 
 WRONG = [
-    ("3.2.1", (16, 32, 5, 5), "padding"),
-    ("3.2.1", (16, 32, 14, 14), "stride"),
-    ("3.2.1", (16, 32, 8, 8), "no padding, so it shrinks"),
-    ("3.2.1", (16, 16, 6, 6), "32"),
-    ("3.2.1", (16, 6, 6, 32), "NCHW"),
-    ("3.2.1", (1, 32, 6, 6), "batch size"),
-    ("3.2.1", [16, 32, 6], "tuple of 4"),
-    ("3.2.1", (16, 32, 7, 7), "floor"),
+    ("3.2.1", wrong_shape(padding=False), "forgets the padding"),
+    ("3.2.1", wrong_shape(one_side=True), "both sides"),
+    ("3.2.1", wrong_shape(conv_stride=False), "ignores the stride"),
+    ("3.2.1", wrong_shape(pool=False), "ignores the pooling"),
+    ("3.2.1", wrong_shape(channels=False), "as many channels as it has filters"),
+    ("3.2.1", wrong_shape(swap=True), "swaps H and W"),
+    ("3.2.1", wrong_shape(ceil=True), "round down"),
+    ("3.2.1", lambda shape, layers: (1, *stack_output_shape(shape, layers)[1:]), "batch size"),
+    ("3.2.1", lambda shape, layers: stack_output_shape(shape, layers)[:3], "tuple of 4"),
+    ("3.2.1", lambda shape, layers: tuple(float(v) for v in stack_output_shape(shape, layers)), "integers"),
+    ("3.2.1", lambda shape, layers: (16, 32, 6, 6), "for every stack"),
+    ("3.2.1", lambda shape, layers: stack_output_shape(shape, layers, padding=len(layers) != 2), "expected"),
+    ("3.2.1", (16, 32, 6, 6), "write a function"),
     ("3.2.2", lambda im, k, stride=1, padding=0: conv2d_strided(im, k, stride, padding, flip=True), "flipped"),
     ("3.2.2", lambda im, k, stride=1, padding=0: conv2d_strided(im, k, stride, padding, same=True), "input's size"),
     ("3.2.2", lambda im, k, stride=1, padding=0: conv2d_strided(im, k, stride, padding, ignore_stride=True),
@@ -65,20 +74,5 @@ WRONG = [
 ]
 
 
-@pytest.mark.parametrize("id", sorted(REFERENCE))
-def test_reference_answer_passes(id):
-    result = evaluate(id, REFERENCE[id])
-    assert result.status == PASSED, result.message
-
-
-@pytest.mark.parametrize("id, answer, phrase", WRONG)
-def test_wrong_answer_is_rejected_with_a_reason(id, answer, phrase):
-    result = evaluate(id, answer)
-    assert result.status == FAILED
-    assert phrase in result.message, result.message
-
-
-@pytest.mark.parametrize("id", sorted(REFERENCE))
-def test_stub_is_not_attempted(id):
-    answer = ... if id in ("3.2.1", "3.2.4") else stub
-    assert evaluate(id, answer).status == NOT_ATTEMPTED
+(test_reference_answer_passes, test_wrong_answer_is_rejected_with_a_reason,
+ test_stub_is_not_attempted) = contract_tests(REFERENCE, WRONG)

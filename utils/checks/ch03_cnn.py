@@ -20,42 +20,88 @@ def _out(n: int, k: int, p: int, s: int) -> int:
     return (n + 2 * p - k) // s + 1
 
 
-# --- 3.2.1 output shape of a small stack ----------------------------------------------
+# --- 3.2.1 output shape of a stack of layers -------------------------------------------
 
-@exercise("3.2.1", "output shape of a conv-pool-conv stack")
-def _check_output_shape(shape) -> str:
-    if not isinstance(shape, (tuple, list)) or len(shape) != 4:
-        raise Wrong(f"give the shape as a tuple of 4 integers (N, C, H, W), got {shape!r}")
-    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in shape):
-        raise Wrong(f"all four entries should be integers, got {shape!r}")
-    shape = tuple(int(v) for v in shape)
-    h1 = _out(32, 5, 2, 2)  # 16
-    h2 = _out(h1, 2, 0, 2)  # 8
-    h3 = _out(h2, 3, 0, 1)  # 6
-    expected = (16, 32, h3, h3)
-    if shape == expected:
-        return f"(16, 3, 32, 32) → conv → (16, 16, {h1}, {h1}) → pool → (16, 16, {h2}, {h2}) → conv → {expected}"
-    no_padding = _out(_out(_out(32, 5, 0, 2), 2, 0, 2), 3, 0, 1)
-    no_stride = _out(_out(_out(32, 5, 2, 1), 2, 0, 2), 3, 0, 1)
-    same_size = h2
-    if shape[0] != 16:
-        raise Wrong("the batch size N does not change through convolutions and pooling: it stays 16")
-    if shape[1] == 16:
-        raise Wrong("the output has as many channels as the last convolution has filters: 32")
-    if shape[1] != 32 and shape[3] == 32:
-        raise Wrong("NCHW order: channels come second, (N, C, H, W)")
-    if shape[1] != 32:
-        raise Wrong(f"the last convolution has 32 filters, so C = 32; you have C = {shape[1]}")
-    if shape[2] != shape[3]:
-        raise Wrong("the image is square and every layer treats both axes alike: H must equal W")
-    if shape[2] == no_padding:
-        raise Wrong(f"H = {no_padding} forgets the padding of 2 in the first convolution: "
-                    "(32 + 2·2 − 5) // 2 + 1 = 16")
-    if shape[2] == no_stride:
-        raise Wrong(f"H = {no_stride} forgets the stride of 2 in the first convolution")
-    if shape[2] == same_size:
-        raise Wrong(f"H = {same_size}: the last 3x3 convolution has no padding, so it shrinks the maps by 2")
-    raise Wrong(f"H = W = {shape[2]} is not right; apply floor((n + 2p − k) / s) + 1 three times, layer by layer")
+# Stacks the learner does not see: (input shape, layers). Rectangular images catch swapped axes.
+_STACKS = [
+    ((16, 3, 32, 32), [("conv", 16, 5, 2, 2), ("pool", 2, 2), ("conv", 32, 3, 0, 1)]),
+    ((4, 1, 28, 20), [("conv", 8, 3, 1, 1), ("pool", 2, 2), ("conv", 12, 5, 0, 2)]),
+    ((2, 3, 9, 13), [("pool", 3, 2), ("conv", 5, 2, 1, 3)]),
+    ((3, 2, 31, 17), [("conv", 6, 4, 2, 3), ("conv", 7, 3, 1, 1), ("pool", 2, 2)]),
+    ((5, 4, 7, 11), [("conv", 9, 7, 0, 1)]),
+    ((1, 3, 64, 48), [("conv", 8, 7, 3, 2), ("pool", 3, 2), ("conv", 16, 3, 1, 2), ("pool", 2, 2)]),
+]
+
+
+def _stack_shape(input_shape, layers, *, padding=True, conv_stride=True, pool=True, channels=True,
+                 swap=False, ceil=False, one_side=False):
+    """The reference, with switches that reproduce common mistakes (each False/True is one mistake)."""
+    N, C, H, W = input_shape
+
+    def size(n, k, p, s):
+        p = (p if padding else 0)
+        top = n + (p if one_side else 2 * p) - k
+        return -(-top // s) + 1 if ceil else top // s + 1
+
+    for layer in layers:
+        if layer[0] == "conv":
+            _, filters, k, p, s = layer
+            s = s if conv_stride else 1
+            H, W = size(H, k, p, s), size(W, k, p, s)
+            C = filters if channels else C
+        else:
+            _, k, s = layer
+            if pool:
+                H, W = size(H, k, 0, s), size(W, k, 0, s)
+    return (N, C, W, H) if swap else (N, C, H, W)
+
+
+@exercise("3.2.1", "output shape of a stack of convolutions and poolings")
+def _check_output_shape(stack_output_shape) -> str:
+    if not callable(stack_output_shape):
+        raise Wrong("write a function stack_output_shape(input_shape, layers) that returns the shape; "
+                    f"got a {type(stack_output_shape).__name__}")
+    mistakes = [
+        (dict(padding=False), "forgets the padding: a convolution with padding p adds p rows and columns "
+                              "on each side before the kernel slides"),
+        (dict(one_side=True), "adds the padding once; it goes on both sides, so n + 2p − k"),
+        (dict(conv_stride=False), "ignores the stride of the convolutions: (n + 2p − k) // s + 1"),
+        (dict(pool=False), "ignores the pooling layers; pooling with kernel k and stride s shrinks each axis "
+                           "like a convolution without padding"),
+        (dict(channels=False), "keeps the input's channels: a convolution outputs as many channels as it "
+                               "has filters, and pooling keeps the channels"),
+        (dict(swap=True), "swaps H and W: NCHW order is (N, C, H, W)"),
+        (dict(ceil=True), "rounds up; the kernel must fit inside the padded image, so round down "
+                          "(floor division)"),
+    ]
+    answers = []
+    for input_shape, layers in _STACKS:
+        got = stack_output_shape(tuple(input_shape), [tuple(layer) for layer in layers])
+        where = f"stack_output_shape({input_shape}, {layers})"
+        if not isinstance(got, (tuple, list)) or len(got) != 4:
+            raise Wrong(f"{where} should return a tuple of 4 integers (N, C, H, W), got {got!r}")
+        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in got):
+            raise Wrong(f"{where}: all four entries should be integers, got {got!r}")
+        answers.append(tuple(int(v) for v in got))
+    expected = [_stack_shape(*stack) for stack in _STACKS]
+    if answers == expected:
+        return (f"right on {len(_STACKS)} stacks you did not see, e.g. (16, 3, 32, 32) → conv → pool → conv "
+                f"→ {expected[0]}")
+    for switches, reason in mistakes:  # a mistake that explains every answer
+        if answers == [_stack_shape(*stack, **switches) for stack in _STACKS]:
+            raise Wrong(f"your function {reason}")
+    if len(set(answers)) == 1:
+        raise Wrong(f"your function returns {answers[0]} for every stack; compute the shape from "
+                    "input_shape and layers")
+    first = next(i for i, (a, e) in enumerate(zip(answers, expected)) if a != e)
+    (input_shape, layers), got, want = _STACKS[first], answers[first], expected[first]
+    where = f"stack_output_shape({input_shape}, {layers}) = {got}, expected {want}"
+    if got[0] != want[0]:
+        raise Wrong(f"{where}: the batch size N does not change through convolutions and pooling")
+    for switches, reason in mistakes:
+        if got == _stack_shape(input_shape, layers, **switches):
+            raise Wrong(f"{where}: your function {reason}")
+    raise Wrong(f"{where}; apply floor((n + 2p − k) / s) + 1 to H and W, layer by layer")
 
 
 # --- 3.2.2 strided, padded convolution with loops ------------------------------------------
