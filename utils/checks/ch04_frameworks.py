@@ -9,6 +9,7 @@ compare numbers, so they need TensorFlow only where the learner's code does.
 from __future__ import annotations
 
 import copy
+import itertools
 
 import numpy as np
 
@@ -369,28 +370,87 @@ def _check_make_layer(make_layer) -> str:
     return "relu(x @ W + b) for batches of 1, 4 and 9 rows, from a single trace"
 
 
+def _trace_key(arg):
+    """What a default ``tf.function`` traces on: a Python number by its value, a tensor by dtype and shape."""
+    if isinstance(arg, np.ndarray):
+        return ("tensor", str(arg.dtype), arg.shape)
+    return ("python", type(arg).__name__, arg)
+
+
+def print_counts(calls, key=_trace_key) -> tuple[int, int]:
+    """(Python prints, tf.prints) of ``g`` in exercise 4.3.3 called once on each of ``calls``.
+
+    A Python ``float`` is passed as itself, a NumPy array as ``tf.constant(array)``. The Python
+    ``print`` runs once per trace (one per new signature), ``tf.print`` once per call.
+    """
+    return len({key(arg) for arg in calls}), len(calls)
+
+
+# Mistakes a learner makes about tracing, each as the signature rule it amounts to.
+_TRACING_MISTAKES = [
+    (lambda a: ("tensor", a.shape) if isinstance(a, np.ndarray) else ("python", a),
+     "a tensor with a new dtype (float32, float64, int32, ...) needs a new trace, even with the same shape"),
+    (lambda a: ("tensor", str(a.dtype)) if isinstance(a, np.ndarray) else ("python", a),
+     "a tensor with a new shape needs a new trace, even with the same dtype"),
+    (lambda a: ("tensor", str(a.dtype), a.shape) if isinstance(a, np.ndarray) else ("tensor", "float32", ()),
+     "a Python float is not a tensor: Python values are part of the signature, so every new value "
+     "traces a graph of its own"),
+    (lambda a, fresh=itertools.count(): _trace_key(a) if isinstance(a, np.ndarray) else ("python", next(fresh)),
+     "a Python value seen before reuses its trace: only a new value traces again"),
+]
+
+
+def _hidden_print_cases() -> list[list]:
+    """Fixed diagnostic sequences, then random ones the learner does not see."""
+    f32, f64, i32 = np.float32, np.float64, np.int32
+    cases = [
+        [np.zeros((2, 3), f32), np.ones((2, 3), f64), np.zeros((2, 3), i32), np.ones((2, 3), f32)],
+        [np.zeros(4, f32), np.zeros(5, f32), np.zeros((4, 1), f32), np.ones(4, f32)],
+        [0.5, 0.5, 1.5, np.array(0.5, f32), np.array(4.0, f32), 2.5, 1.5],
+        [np.array(1.0, f32), np.array(2.0, f32), np.array([1.0, 2.0], f32), 3.0, 3.0],
+    ]
+    rng = np.random.default_rng(433)
+    shapes = [(), (2,), (3,), (2, 2), (1, 3)]
+    dtypes = [f32, f64, i32]
+    for _ in range(12):
+        calls = []
+        for _ in range(int(rng.integers(3, 12))):
+            if rng.random() < 0.35:
+                calls.append(float(rng.choice([0.5, 1.5, 2.0, 3.25])))
+            else:
+                shape = shapes[int(rng.integers(len(shapes)))]
+                calls.append(rng.normal(size=shape).astype(dtypes[int(rng.integers(len(dtypes)))]))
+        cases.append(calls)
+    return cases
+
+
 @exercise("4.3.3", "Python print versus tf.print in a tf.function")
-def _check_print_counts(answer) -> str:
-    if not (isinstance(answer, (tuple, list)) and len(answer) == 2 and all(_is_int(a) for a in answer)):
-        raise Wrong(f"answer with a tuple of two integers (prints, tf_prints), got {answer!r}")
-    prints, tf_prints = (int(a) for a in answer)
-    if tf_prints != 5:
-        if tf_prints == prints:
-            raise Wrong("tf.print is an operation in the graph: it runs on every call, traced or not")
-        raise Wrong(f"tf.print runs once per call, and there are 5 calls (you said {tf_prints})")
-    if prints == 5:
-        raise Wrong("the Python print runs only while tracing, not on every call")
-    if prints == 4:
-        raise Wrong("the second g(3.0) has the same Python value as the first: it reuses that trace")
-    if prints == 2:
-        raise Wrong("the Python float 3.0 is not a tensor: Python values are part of the signature, so "
-                    "g(3.0) traces a graph of its own")
-    if prints == 1:
-        raise Wrong("a new shape (the vector [1.0, 2.0]) or a Python value needs a new trace")
-    if prints != 3:
+def _check_print_counts(count_prints) -> str:
+    if not callable(count_prints):
+        raise Wrong("write a function count_prints(calls) that returns (prints, tf_prints) for any list of calls")
+    cases = _hidden_print_cases()
+    for calls in cases:
+        got = count_prints([a.copy() if isinstance(a, np.ndarray) else a for a in calls])
+        if not (isinstance(got, (tuple, list)) and len(got) == 2 and all(_is_int(a) for a in got)):
+            raise Wrong(f"return a tuple of two integers (prints, tf_prints), got {got!r}")
+        prints, tf_prints = (int(a) for a in got)
+        expected_prints, expected_tf = print_counts(calls)
+        shown = f"for a sequence of {len(calls)} calls"
+        if tf_prints != expected_tf:
+            if tf_prints == prints:
+                raise Wrong("tf.print is an operation in the graph: it runs on every call, traced or not")
+            raise Wrong(f"tf.print runs once per call: {shown} it runs {expected_tf} times, you said {tf_prints}")
+        if prints == expected_prints:
+            continue
+        if prints == len(calls):
+            raise Wrong("the Python print runs only while tracing, not on every call")
+        for key, message in _TRACING_MISTAKES:
+            if prints == print_counts(calls, key)[0]:
+                raise Wrong(message)
         raise Wrong(f"count the traces: one per new dtype/shape of tensor, one per new Python value "
-                    f"(you said {prints})")
-    return "3 traces (scalar tensor, vector tensor, the Python 3.0) and 5 runs of tf.print"
+                    f"({shown} there are {expected_prints}, you said {prints})")
+    return (f"right on {len(cases)} sequences of calls: tensors of several dtypes and shapes, "
+            "new and repeated Python floats")
 
 
 # --- 4.4 Choosing a framework -------------------------------------------------
