@@ -222,27 +222,81 @@ def _check_mode_coverage(coverage_fn) -> str:
     return "matches utils.gan.mode_coverage on four cases, including overlapping radii and a collapsed sample"
 
 
-# --- 3.4.4 the optimal discriminator of a collapsed generator -----------------
+# --- 3.4.4 the optimal discriminator of two Gaussian mixtures -----------------
 
-@exercise("3.4.4", "optimal discriminator against a collapsed generator")
-def _check_collapsed_dstar(answer) -> str:
-    if not (isinstance(answer, (tuple, list)) and len(answer) == 2):
-        raise Wrong("give a tuple of two numbers: (D* at the centre of mode 0, D* at the centre of mode 4)")
-    try:
-        at_0, at_4 = float(answer[0]), float(answer[1])
-    except (TypeError, ValueError):
-        raise Wrong("both entries should be numbers")
-    if math.isclose(at_0, 0.8, abs_tol=1e-3):
-        raise Wrong("at mode 0 you computed p_g / (p_data + p_g); D* is p_data / (p_data + p_g)")
-    if math.isclose(at_0, 0.5, abs_tol=1e-3):
-        raise Wrong("D* = 1/2 only where p_g = p_data; here the generator puts 1/2 of its mass on mode 0, "
-                    "the data only 1/8")
-    if not math.isclose(at_0, 0.2, abs_tol=1e-3):
-        raise Wrong(f"at the centre of mode 0, p_data = (1/8) φ and p_g = (1/2) φ for the same Gaussian peak φ; "
-                    f"D* = p_data / (p_data + p_g), not {at_0:.3g}")
-    if math.isclose(at_4, 0.0, abs_tol=1e-3):
-        raise Wrong("at mode 4 the generator has no mass (p_g = 0), so D* = p_data / p_data, not 0")
-    if not math.isclose(at_4, 1.0, abs_tol=1e-3):
-        raise Wrong(f"at mode 4, p_g = 0: what is p_data / (p_data + 0)? You gave {at_4:.3g}")
-    return ("D* = 0.2 where the generator over-produces and 1 where it never goes; "
-            "but p_g = 0 there, so no generator sample feels that pull")
+def _mixture_density(x, centers, std, weights, *, variance_as_std=False, nearest_only=False):
+    """Density of a mixture of round 2-D Gaussians at the rows of x (switches reproduce mistakes)."""
+    d2 = ((x[:, None, :] - centers[None, :, :]) ** 2).sum(axis=-1)  # (n, k)
+    spread = std if variance_as_std else std**2
+    bumps = np.exp(-d2 / (2 * spread)) / (2 * np.pi * spread)
+    if nearest_only:
+        bumps = np.where(d2 == d2.min(axis=1, keepdims=True), bumps, 0.0)
+    return bumps @ weights
+
+
+def _d_star(x, centers, std, data_weights, gen_weights, *, swap=False, **mistake):
+    p_data = _mixture_density(x, centers, std, data_weights, **mistake)
+    p_g = _mixture_density(x, centers, std, gen_weights, **mistake)
+    return (p_g if swap else p_data) / (p_data + p_g)
+
+
+def _d_star_cases():
+    """Mixtures and points the learner does not see: (x, centers, std, data_weights, gen_weights)."""
+    r = np.random.default_rng(344)
+    angles = 2 * np.pi * np.arange(8) / 8
+    ring = 2.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    collapsed = np.zeros(8)
+    collapsed[[2, 5]] = 0.5
+    cases = [(ring + r.normal(0, 0.05, ring.shape), ring, 0.1, np.full(8, 1 / 8), collapsed)]
+    centers = r.uniform(-1, 1, size=(5, 2))
+    gen = r.dirichlet(np.ones(5))
+    gen[3] = 0.0
+    gen /= gen.sum()
+    points = np.concatenate([centers + r.normal(0, 0.2, centers.shape), r.uniform(-1, 1, size=(6, 2))])
+    cases.append((points, centers, 0.3, r.dirichlet(np.ones(5)), gen))
+    same = r.dirichlet(np.ones(3))
+    cases.append((r.normal(0, 0.5, size=(7, 2)), r.normal(0, 0.5, size=(3, 2)), 0.4, same, same.copy()))
+    return cases
+
+
+@exercise("3.4.4", "optimal discriminator of two Gaussian mixtures")
+def _check_optimal_discriminator(optimal_discriminator) -> str:
+    if not callable(optimal_discriminator):
+        raise Wrong("write a function optimal_discriminator(x, centers, std, data_weights, gen_weights); "
+                    f"got a {type(optimal_discriminator).__name__}")
+    mistakes = [
+        (dict(swap=True), "you computed p_g / (p_data + p_g); D* is p_data / (p_data + p_g), the probability "
+                          "that x is real"),
+        (dict(variance_as_std=True), "the Gaussian's exponent is −‖x − c‖² / (2 std²): square the standard "
+                                     "deviation"),
+        (dict(nearest_only=True), "you used only the nearest centre; a mixture density sums the bumps of "
+                                  "all centres, weighted"),
+    ]
+    for x, centers, std, data_weights, gen_weights in _d_star_cases():
+        expected = _d_star(x, centers, std, data_weights, gen_weights)
+        result = optimal_discriminator(x.copy(), centers.copy(), std, data_weights.copy(), gen_weights.copy())
+        try:
+            got = np.asarray(result, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise Wrong(f"optimal_discriminator should return an array of numbers, got {type(result).__name__}")
+        if got.size != len(x):
+            raise Wrong(f"for {len(x)} points the result should have {len(x)} values (one D* per point), "
+                        f"got shape {got.shape}")
+        got = got.reshape(-1)
+        if np.allclose(got, expected, rtol=1e-7, atol=1e-10):
+            continue
+        if np.allclose(got, 0.5) and not np.allclose(expected, 0.5):
+            raise Wrong("D* = 1/2 only where p_g = p_data; compute both densities at every point")
+        for switches, reason in mistakes:
+            if np.allclose(got, _d_star(x, centers, std, data_weights, gen_weights, **switches), rtol=1e-7,
+                           atol=1e-10):
+                raise Wrong(reason)
+        uniform = np.full(len(centers), 1 / len(centers))
+        if np.allclose(got, _d_star(x, centers, std, uniform, uniform)):
+            raise Wrong("your result ignores the weights: the data and the generator put different weights "
+                        "on the same Gaussians, and that difference is what D* measures")
+        worst = int(np.argmax(np.abs(got - expected)))
+        raise Wrong(f"at x = {np.round(x[worst], 3)} D* should be {expected[worst]:.6f}, got {got[worst]:.6f}; "
+                    "D* = p_data / (p_data + p_g) with each p a weighted sum of round Gaussians")
+    return ("right on three mixtures you did not see, including a collapsed generator (D* = 1 where it "
+            "puts no mass) and two equal mixtures (D* = 1/2)")
