@@ -264,3 +264,33 @@ def test_occlusion_of_a_linear_scorer():
         textclf.occlusion(prob, ["不好"])
     with pytest.raises(ValueError, match="one probability per text"):
         textclf.occlusion(lambda texts: np.zeros((len(texts), 2)), "不好")
+
+
+def test_near_duplicate_overlap_against_brute_force():
+    train = ["我喜欢这本书很好看", "今天天气不错，心情很好", "房间干净，服务一流", "质量差"]
+    test = ["我喜欢这本书很好", "房间干净，服务二流", "完全不同的文字内容", "短", "今天天气不错"]
+    overlap, nearest = textclf.near_duplicate_overlap(train, test, n=4)
+    for j, s in enumerate(test):
+        grams = set(textclf.char_ngrams(s, 4))
+        shares = [len(grams & set(textclf.char_ngrams(t, 4))) / max(len(grams), len(set(textclf.char_ngrams(t, 4))))
+                  if grams else 0.0 for t in train]
+        assert overlap[j] == pytest.approx(max(shares))
+        assert nearest[j] == (int(np.argmax(shares)) if max(shares) > 0 else -1)
+    assert overlap[3] == 0.0 and nearest[3] == -1  # too short for a 4-gram
+    assert 0.2 < overlap[4] < 0.8  # contained in a longer training text: not a near-duplicate
+    inside, where = textclf.near_duplicate_overlap(train, test, n=4, contained=True)
+    assert inside[4] == 1.0 and where[4] == 1 and inside[0] == 1.0  # ... unless containment is what we ask
+    with pytest.raises(TypeError, match="list of texts"):
+        textclf.near_duplicate_overlap("abc", test)
+    with pytest.raises(ValueError, match="n must be"):
+        textclf.near_duplicate_overlap(train, test, n=0)
+
+
+@pytest.mark.parametrize("b, c", [(3, 12), (12, 3), (7, 7), (0, 9), (0, 0), (213, 138), (1500, 1400)])
+def test_mcnemar_exact_equals_scipy_binomial_test(b, c):
+    from scipy.stats import binomtest
+
+    expected = 1.0 if b + c == 0 else binomtest(min(b, c), b + c, 0.5).pvalue
+    assert textclf.mcnemar_exact(b, c) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+    with pytest.raises(ValueError, match="non-negative integer"):
+        textclf.mcnemar_exact(-1, c)

@@ -65,6 +65,62 @@ def leak_count(train_texts, test_texts) -> int:
 # --- ids and batches -----------------------------------------------------------------
 
 
+
+def near_duplicate_overlap(train_texts, test_texts, n: int = 4, contained: bool = False
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """For each test text, its highest n-gram overlap with any ONE training text.
+
+    The overlap of two texts is the number of distinct character n-grams they share,
+    divided by the larger of their two numbers of distinct n-grams: 1 for identical texts,
+    and at least 0.8 only when each text shares at least 80% of its n-grams with the
+    other (a short text merely contained in a long one does not count). With
+    ``contained=True`` the divisor is the test text's own number of n-grams: the share of
+    the test text found in one training text, so a short text inside a long one counts. Returns
+    ``(overlap, nearest)``: ``overlap[j]`` in [0, 1] and the index of that training text
+    (-1 where the test text has no n-gram, i.e. is shorter than ``n``, overlap 0). A test
+    text with ``overlap >= 0.8`` is a near-duplicate of a training text: a repost with a
+    word changed, a template with a different hotel name. Uses a sparse product of
+    the binary text-by-n-gram matrices, so it is fast for tens of thousands of texts.
+    """
+    import scipy.sparse as sp
+
+    for name, texts in (("train_texts", train_texts), ("test_texts", test_texts)):
+        if isinstance(texts, str):
+            raise TypeError(f"near_duplicate_overlap: {name} must be a list of texts, not one string")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"near_duplicate_overlap: n must be a positive integer, got {n!r}")
+    index: dict[str, int] = {}
+
+    def matrix(texts, grow: bool):
+        rows, cols = [], []
+        for r, s in enumerate(texts):
+            for g in set(char_ngrams(s, n)):
+                c = index.setdefault(g, len(index)) if grow else index.get(g, -1)
+                if c >= 0 or not grow:
+                    rows.append(r)
+                    cols.append(c)
+        return rows, cols
+
+    tr_rows, tr_cols = matrix(train_texts, True)
+    te_rows, te_cols = matrix(test_texts, False)
+    sizes = np.bincount(te_rows, minlength=len(test_texts)).astype(float)  # distinct n-grams per test text
+    keep = [k for k, c in enumerate(te_cols) if c >= 0]  # n-grams that no training text has share nothing
+    A = sp.csr_matrix((np.ones(len(tr_rows)), (tr_rows, tr_cols)), shape=(len(train_texts), len(index)))
+    B = sp.csr_matrix((np.ones(len(keep)), ([te_rows[k] for k in keep], [te_cols[k] for k in keep])),
+                      shape=(len(test_texts), len(index)))
+    train_sizes = np.bincount(tr_rows, minlength=len(train_texts)).astype(float)
+    shared = (B @ A.T).tocsr()  # shared[j, i] = distinct n-grams that test text j and training text i share
+    overlap, nearest = np.zeros(len(test_texts)), np.full(len(test_texts), -1)
+    for j in range(len(test_texts)):
+        start, end = shared.indptr[j], shared.indptr[j + 1]
+        if sizes[j] > 0 and end > start:
+            cols = shared.indices[start:end]
+            ratio = shared.data[start:end] / (sizes[j] if contained else np.maximum(sizes[j], train_sizes[cols]))
+            best = int(np.argmax(ratio))
+            overlap[j], nearest[j] = ratio[best], cols[best]
+    return overlap, nearest
+
+
 def encode_texts(texts, vocab: _text.Vocab, max_len: int) -> tuple[np.ndarray, np.ndarray]:
     """Character ids of each text, cut to ``max_len`` and padded with ``vocab.pad_id``.
 
@@ -297,6 +353,30 @@ def binary_metrics(y_true, y_pred) -> dict[str, float]:
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"accuracy": (tp + tn) / C.sum(), "precision": float(precision), "recall": float(recall),
             "f1": float(f1)}
+
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value for two classifiers scored on the same test items.
+
+    ``b``: items the first classifier gets right and the second wrong; ``c``: the reverse.
+    Items both get right or both get wrong say nothing about which is better. If the two
+    were equally good, each of the ``b + c`` disagreements would go either way with
+    probability 1/2, so min(b, c) ~ Binomial(b + c, 1/2); the p-value doubles its lower
+    tail (capped at 1). Summed in log space, so it also works for thousands of items.
+    """
+    for name, v in (("b", b), ("c", c)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ValueError(f"mcnemar_exact: {name} must be a non-negative integer, got {v!r}")
+    m, k = int(b) + int(c), min(int(b), int(c))
+    if m == 0:
+        return 1.0
+    from math import lgamma, log
+
+    logs = [lgamma(m + 1) - lgamma(i + 1) - lgamma(m - i + 1) - m * log(2) for i in range(k + 1)]
+    top = max(logs)
+    tail = float(np.exp(top) * np.sum(np.exp(np.array(logs) - top)))
+    return min(1.0, 2 * tail)
 
 
 def occlusion(prob_positive: Callable[[list[str]], np.ndarray], s: str) -> tuple[float, np.ndarray]:
