@@ -380,6 +380,69 @@ def test_training_learns_and_validates_arguments(corpus, vocabs):
         seq2seq.train(net, src_ids, tgt_ids[:-1], num_steps=1)
 
 
+
+def _transformer(vocabs, seed=0):
+    torch.manual_seed(seed)
+    return seq2seq.TransformerSeq2Seq(len(vocabs[0]), len(vocabs[1]), d_model=16, nhead=2, num_encoder_layers=1,
+                                      num_decoder_layers=1, dim_feedforward=32).eval()
+
+
+def test_transformer_mask_is_causal_and_matches_utils_attention(vocabs, batch):
+    from utils import attention
+
+    assert np.array_equal(seq2seq.TransformerSeq2Seq.causal_mask(7).numpy(), ~attention.causal_mask(7))
+    net = _transformer(vocabs)
+    src, lengths, tgt_in, _ = batch
+    with torch.no_grad():
+        logits, w = net(src, lengths, tgt_in)
+        for t in (1, 3, tgt_in.shape[1] - 1):
+            changed = tgt_in.clone()
+            changed[:, t] = (tgt_in[:, t] % 10) + 4  # another real token
+            diff = (net(src, lengths, changed)[0] - logits).abs().amax(dim=(0, 2))
+            assert diff[:t].max() < 1e-6 and diff[t:].min() > 1e-6  # only position t and later see it
+    assert w is None and logits.shape == (*tgt_in.shape, len(vocabs[1]))
+
+
+def test_transformer_padding_steps_and_beam(vocabs, batch):
+    net = _transformer(vocabs)
+    src, lengths, tgt_in, tgt_out = batch
+    pad = lambda t, k: torch.cat([t, torch.zeros(t.shape[0], k, dtype=torch.long)], dim=1)  # noqa: E731
+    with torch.no_grad():
+        forced, _ = net(src, lengths, tgt_in)
+        assert torch.allclose(net(pad(src, 5), lengths, tgt_in)[0], forced, atol=1e-5)
+        alone, _ = net(src[:1, :lengths[0]], lengths[:1], tgt_in[:1])
+        assert torch.allclose(forced[:1], alone, atol=1e-5)
+        enc = net.encode(src, lengths)
+        prefix, steps = enc.hidden, []
+        for t in range(tgt_in.shape[1]):
+            out, prefix, w_t = net.step(tgt_in[:, t], prefix, enc)
+            steps.append(out)
+            assert w_t is None and prefix.shape == (t + 1, src.shape[0])
+    assert torch.allclose(forced, torch.stack(steps, 1), atol=1e-5)
+    greedy, _ = seq2seq.greedy_decode(net, src, lengths, max_len=8)
+    beam1, scores, _ = seq2seq.beam_search(net, src, lengths, beam_size=1, max_len=8)
+    assert beam1 == greedy
+    beam3, scores3, _ = seq2seq.beam_search(net, src, lengths, beam_size=3, max_len=8)
+    done = [i for i, ids in enumerate(beam3) if len(ids) < 8]
+    rescored = seq2seq.sequence_log_prob(net, src, lengths, beam3)
+    assert torch.allclose(scores3[done], rescored[done], atol=1e-4)
+
+
+def test_transformer_trains_and_validates(corpus, vocabs):
+    src_ids, tgt_ids = seq2seq.encode_examples(corpus.train, *vocabs)
+    net = _transformer(vocabs)
+    history = seq2seq.train(net, src_ids, tgt_ids, num_steps=30, batch_size=32, lr=5e-3, progress=False)
+    assert np.mean(history.loss[-5:]) < 0.85 * np.mean(history.loss[:5]) and not net.training
+    with pytest.raises(ValueError, match="divisible"):
+        seq2seq.TransformerSeq2Seq(10, 10, d_model=10, nhead=4)
+    with pytest.raises(ValueError, match="d_model"):
+        seq2seq.TransformerSeq2Seq(10, 10, d_model=0)
+    with pytest.raises(ValueError, match="lengths must be"):
+        net.encode(torch.ones(2, 3, dtype=torch.long), torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match="at most 4 tokens"):
+        seq2seq.TransformerSeq2Seq(10, 10, d_model=8, nhead=2, max_len=4).encode(
+            torch.ones(1, 6, dtype=torch.long), torch.tensor([6]))
+
 # --- metrics -----------------------------------------------------------------------------
 
 NLTK_HYP1 = "It is a guide to action which ensures that the military always obeys the commands of the party".split()

@@ -15,7 +15,10 @@ states); with ``"additive"`` (Bahdanau) or ``"dot"`` (scaled dot product, Luong)
 weighted average of all encoder states at every output step (Luong's arrangement: the GRU
 step first, then attention on its new state). Padding is masked everywhere: the encoder
 runs on packed sequences, attention gives padded positions weight 0, and
-:func:`sequence_loss` ignores padded targets.
+:func:`sequence_loss` ignores padded targets. :class:`TransformerSeq2Seq` is a small
+Transformer encoder-decoder (``torch.nn`` layers, a causal decoder mask, sinusoidal
+positions) with the same interface, so training, greedy decoding and beam search work
+unchanged for all three models.
 
 Metrics: :func:`corpus_bleu` (Papineni et al. 2002: clipped n-gram precisions up to 4-grams,
 geometric mean, brevity penalty; 0-100 scale) and :func:`exact_match`.
@@ -40,7 +43,7 @@ __all__ = [
     "MONTHS", "WEEKDAYS", "WEEKDAYS_ZH", "FIRST_DATE", "LAST_DATE", "FORMATS", "TRAIN_FORMATS",
     "HELD_OUT_FORMATS", "WEEKDAY_FORMATS", "ordinal", "chinese_date", "format_date", "Example",
     "DateCorpus", "all_dates", "date_corpus", "make_examples", "build_vocabs", "encode_examples",
-    "make_batch", "Attention", "Seq2Seq", "sequence_loss", "TrainHistory", "train", "greedy_decode",
+    "make_batch", "Attention", "Seq2Seq", "TransformerSeq2Seq", "sequence_loss", "TrainHistory", "train", "greedy_decode",
     "beam_search", "translate", "sequence_log_prob", "ngrams", "modified_precision",
     "brevity_penalty", "BleuResult", "bleu", "corpus_bleu", "exact_match",
 ]
@@ -390,6 +393,92 @@ class Seq2Seq(nn.Module):
         return logits[:, 0], hidden, (weights[:, 0] if weights is not None else None)
 
 
+class TransformerSeq2Seq(nn.Module):
+    """A small Transformer encoder-decoder (Vaswani et al. 2017) with :class:`Seq2Seq`'s interface.
+
+    Token embeddings scaled by sqrt(d_model) plus the sinusoidal positional encodings of
+    :func:`utils.attention.sinusoidal_positional_encoding`; ``torch.nn`` encoder and decoder
+    layers (pre-norm, no dropout). The encoder ignores padded source positions
+    (key-padding mask), the decoder's self-attention is causal (position t sees targets
+    0..t only), and its cross-attention ignores padded source positions too.
+
+    ``forward(src, src_lengths, tgt_in)`` is teacher forcing and returns (logits, None).
+    ``step(tokens, prefix, enc)`` decodes one token: the "hidden state" is the prefix of
+    tokens fed so far, shaped (steps, B) so that beam search can reorder it like a GRU state;
+    every step re-runs the decoder on the whole prefix (no key/value cache: targets are short).
+    """
+
+    def __init__(self, src_vocab_size: int, tgt_vocab_size: int, d_model: int = 64, nhead: int = 4,
+                 num_encoder_layers: int = 2, num_decoder_layers: int = 2, dim_feedforward: int = 128,
+                 pad_id: int = 0, max_len: int = 128):
+        super().__init__()
+        for name, value in (("src_vocab_size", src_vocab_size), ("tgt_vocab_size", tgt_vocab_size),
+                            ("d_model", d_model), ("nhead", nhead), ("max_len", max_len)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"TransformerSeq2Seq: {name} must be a positive integer, got {value!r}")
+        if d_model % nhead:
+            raise ValueError(f"TransformerSeq2Seq: d_model ({d_model}) must be divisible by nhead ({nhead})")
+        from utils.attention import sinusoidal_positional_encoding
+
+        self.pad_id, self.kind, self.d_model, self.max_len = pad_id, "transformer", d_model, max_len
+        self.src_embed = nn.Embedding(src_vocab_size, d_model, padding_idx=pad_id)
+        self.tgt_embed = nn.Embedding(tgt_vocab_size, d_model, padding_idx=pad_id)
+        pe = torch.as_tensor(sinusoidal_positional_encoding(max_len, d_model), dtype=torch.float32)
+        self.register_buffer("positions", pe, persistent=False)
+        enc_layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout=0.0, batch_first=True,
+                                               norm_first=True)
+        dec_layer = nn.TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout=0.0, batch_first=True,
+                                               norm_first=True)
+        self.encoder = nn.TransformerEncoder(enc_layer, num_encoder_layers, norm=nn.LayerNorm(d_model),
+                                             enable_nested_tensor=False)
+        self.decoder = nn.TransformerDecoder(dec_layer, num_decoder_layers, norm=nn.LayerNorm(d_model))
+        self.out = nn.Linear(d_model, tgt_vocab_size)
+
+    def _embed(self, table, ids):
+        if ids.shape[1] > self.max_len:
+            raise ValueError(f"TransformerSeq2Seq: sequences of at most {self.max_len} tokens, got {ids.shape[1]}")
+        return table(ids) + self.positions[:ids.shape[1]]
+
+    @staticmethod
+    def causal_mask(T: int, device=None):
+        """(T, T) boolean mask, True where attention is *forbidden* (the future): torch's convention."""
+        return torch.ones(T, T, dtype=torch.bool, device=device).triu(1)
+
+    def encode(self, src, src_lengths) -> Encoded:
+        if src.dim() != 2:
+            raise ValueError(f"TransformerSeq2Seq.encode: src must be (batch, length) token ids, "
+                             f"got shape {tuple(src.shape)}")
+        if src_lengths.shape != src.shape[:1]:
+            raise ValueError(f"TransformerSeq2Seq.encode: src_lengths must be ({src.shape[0]},), "
+                             f"got {tuple(src_lengths.shape)}")
+        if int(src_lengths.min()) < 1 or int(src_lengths.max()) > src.shape[1]:
+            raise ValueError(f"TransformerSeq2Seq.encode: lengths must be in 1..{src.shape[1]}, got "
+                             f"{int(src_lengths.min())}..{int(src_lengths.max())}")
+        mask = torch.arange(src.shape[1], device=src.device)[None, :] < src_lengths.to(src.device)[:, None]
+        memory = self.encoder(self._embed(self.src_embed, src), src_key_padding_mask=~mask)
+        prefix = torch.zeros(0, src.shape[0], dtype=torch.long, device=src.device)
+        return Encoded(memory, memory, memory[:, 0], mask, prefix)
+
+    def decode(self, tgt_in, enc: Encoded):
+        """Logits (B, T, V) of every position of ``tgt_in`` (B, T), each seeing only its past."""
+        T = tgt_in.shape[1]
+        states = self.decoder(self._embed(self.tgt_embed, tgt_in), enc.memory,
+                              tgt_mask=self.causal_mask(T, tgt_in.device), tgt_is_causal=True,
+                              memory_key_padding_mask=~enc.mask)
+        return self.out(states)
+
+    def forward(self, src, src_lengths, tgt_in):
+        enc = self.encode(src, src_lengths)
+        if tgt_in.dim() != 2 or tgt_in.shape[0] != src.shape[0]:
+            raise ValueError(f"TransformerSeq2Seq: tgt_in must be ({src.shape[0]}, length), got {tuple(tgt_in.shape)}")
+        return self.decode(tgt_in, enc), None
+
+    def step(self, tokens, prefix, enc: Encoded):
+        """Previous tokens (B,) and the prefix so far (steps, B) -> logits (B, V), longer prefix, None."""
+        prefix = torch.cat([prefix, tokens[None]], dim=0)
+        return self.decode(prefix.T, enc)[:, -1], prefix, None
+
+
 def sequence_loss(logits, tgt_out, pad_id: int = 0):
     """Mean cross-entropy over the real (non-pad) target tokens of a batch."""
     if logits.dim() != 3 or logits.shape[:2] != tgt_out.shape:
@@ -421,8 +510,8 @@ def train(model: Seq2Seq, src_ids, tgt_ids, *, num_steps: int, batch_size: int =
     """
     from tqdm.auto import tqdm
 
-    if not isinstance(model, Seq2Seq):
-        raise TypeError(f"train: model must be a Seq2Seq, got {type(model).__name__}")
+    if not isinstance(model, (Seq2Seq, TransformerSeq2Seq)):
+        raise TypeError(f"train: model must be a Seq2Seq or TransformerSeq2Seq, got {type(model).__name__}")
     if len(src_ids) != len(tgt_ids) or len(src_ids) == 0:
         raise ValueError(f"train: need as many sources as targets (and at least one), got {len(src_ids)} and "
                          f"{len(tgt_ids)}")
