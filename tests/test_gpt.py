@@ -290,3 +290,68 @@ def test_repeated_ngram_share():
     assert gpt.repeated_ngram_share("abababab", 2) == pytest.approx(1 - 2 / 7)
     with pytest.raises(ValueError, match="no 4-grams"):
         gpt.repeated_ngram_share("abc", 4)
+
+
+# --- full-context scoring and n-gram baselines -----------------------------------------
+
+def test_spread_positions_leave_a_full_context():
+    p = gpt.spread_positions(1000, 64, 100)
+    assert p.min() >= 64 and p.max() == 999 and len(np.unique(p)) == 100
+    with pytest.raises(ValueError, match="positions"):
+        gpt.spread_positions(100, 64, 50)
+
+
+def test_sliding_logprobs_score_the_last_position_of_each_window():
+    m = tiny()
+    ids = np.random.default_rng(0).integers(0, 20, 200)
+    p = gpt.spread_positions(len(ids), 16, 30)
+    lp = gpt.sliding_logprobs(m, ids, p, batch_size=7)
+    with torch.no_grad():
+        for i, pos in enumerate(p[:5]):
+            logits = m(torch.from_numpy(ids[pos - 16:pos])[None])[0, -1]
+            assert abs(lp[i] - logits.log_softmax(-1)[ids[pos]].item()) < 1e-5
+    assert lp.shape == (30,) and np.all(lp < 0)
+    with pytest.raises(ValueError, match="full context"):
+        gpt.sliding_logprobs(m, ids, [10])
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+@pytest.mark.parametrize("smoothing, kw", [("add-k", dict(k=0.3)), ("kneser-ney", dict(discount=0.7))])
+def test_ngram_distributions_sum_to_one(order, smoothing, kw):
+    rng = np.random.default_rng(1)
+    ids = rng.integers(4, 12, 3000)
+    ids[::7] = 5
+    m = gpt.CharNGram(ids, 4, num_symbols=8, base=12)
+    for ctx in (ids[100:100 + order - 1], rng.integers(4, 12, order - 1)):  # a seen and a random context
+        seqs = np.array([np.r_[ctx, w] for w in range(4, 12)])
+        total = sum(np.exp(m.logprobs(s, [order - 1], order, smoothing, **kw))[0] for s in seqs)
+        assert abs(total - 1) < 1e-12
+
+
+def test_ngram_add_k_equals_the_course_markov_model():
+    from utils import prob
+    txt = "the cat sat on the mat; the rat ate the hat. " * 20 + "a bat?"
+    alphabet = sorted(set(txt))
+    ids = np.array([alphabet.index(c) for c in txt])
+    train, held = ids[:700], ids[700:]
+    m = gpt.CharNGram(train, 3, num_symbols=len(alphabet), base=len(alphabet))
+    for order in (1, 2, 3):
+        ref = prob.markov_ngram_model(txt[:700], order - 1, k=0.5, vocab=alphabet).cross_entropy(txt[700:], np.e)
+        ours = -m.logprobs(held, np.arange(order - 1, len(held)), order, "add-k", k=0.5).mean()
+        assert abs(ours - ref) < 1e-12
+    counts = m.context_counts(held, np.arange(2, 10), 3)
+    assert counts[0] == sum(1 for i in range(699) if txt[i:i + 2] == txt[700:702])
+
+
+def test_kneser_ney_by_hand_on_a_tiny_stream():
+    # stream "abab" (a=0, b=1), 2 symbols; bigram KN with discount D
+    m = gpt.CharNGram(np.array([0, 1, 0, 1]), 2, num_symbols=2, base=2)
+    D = 0.5
+    # continuation counts: 'a' follows b once (b a), 'b' follows a (a b): N1+(.a) = 1, N1+(.b) = 1
+    p_uni_b = (max(1 - D, 0) + D * 2 * 0.5) / 2  # = 0.5
+    # bigram after 'a': c(ab) = 2, c(a) = 2, one type
+    p_b_after_a = (2 - D + D * 1 * p_uni_b) / 2
+    got = np.exp(m.logprobs(np.array([0, 1]), [1], 2, "kneser-ney", discount=D))[0]
+    assert abs(got - p_b_after_a) < 1e-12
+    with pytest.raises(ValueError, match="smoothing"):
+        m.logprobs(np.array([0, 1]), [1], 2, "witten-bell")

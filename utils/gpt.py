@@ -20,6 +20,9 @@ as the inline model of section 1.1, so that a ``state_dict`` moves between them:
   windows), :func:`eval_windows` and :func:`evaluate_loss` (fixed windows).
 - Training helpers: :func:`cosine_lr` (linear warm-up, cosine decay) and
   :func:`repeated_ngram_share` (a repetition measure for generated text).
+- Fair scoring: :func:`spread_positions` and :func:`sliding_logprobs` (every scored token
+  sees a full context) and :class:`CharNGram` (add-k and interpolated Kneser-Ney n-gram
+  baselines, scored on the same positions).
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ __all__ = [
     "GPTConfig", "CausalSelfAttention", "MLP", "Block", "GPT", "KVCache",
     "apply_temperature", "top_k_filter", "top_p_filter", "next_token_probs", "sample_next",
     "encode_chars", "decode_chars", "block_split", "get_batch", "eval_windows", "evaluate_loss",
-    "cosine_lr", "repeated_ngram_share",
+    "cosine_lr", "repeated_ngram_share", "spread_positions", "sliding_logprobs", "CharNGram",
 ]
 
 
@@ -627,3 +630,169 @@ def repeated_ngram_share(text: str, n: int = 4) -> float:
         raise ValueError(f"repeated_ngram_share: text of {len(text)} characters has no {n}-grams")
     grams = [text[i:i + n] for i in range(len(text) - n + 1)]
     return 1.0 - len(set(grams)) / len(grams)
+
+
+# --- scoring with full context, and count-based n-gram baselines -------------------------
+
+def spread_positions(n: int, context: int, num_positions: int) -> np.ndarray:
+    """``num_positions`` target positions spread evenly over ``context .. n - 1`` (the same every call).
+
+    Every returned position p has at least ``context`` tokens before it, so a model
+    with a context of ``context`` tokens and an n-gram model of order <= ``context``
+    can both score token p from a full context.
+    """
+    n, context = _int(n, "n"), _int(context, "context", minimum=0)
+    num_positions = _int(num_positions, "num_positions")
+    if n - context < num_positions:
+        raise ValueError(f"spread_positions: {n} tokens have only {n - context} positions after a context "
+                         f"of {context}; asked for {num_positions}")
+    return np.linspace(context, n - 1, num_positions).round().astype(np.int64)
+
+
+@torch.no_grad()
+def sliding_logprobs(model: GPT, ids, positions, batch_size: int = 256) -> np.ndarray:
+    """ln p(ids[p] | the ``block_size`` tokens before p) for every p in ``positions`` (float64 array).
+
+    Sliding-window scoring: each target is the *last* position of its own window, so
+    every scored token sees the model's whole context (unlike :func:`evaluate_loss`,
+    which averages over all positions of a window, the first ones seeing almost
+    nothing). It costs one window per scored token. Runs on the model's device.
+    """
+    if not isinstance(model, GPT):
+        raise TypeError(f"sliding_logprobs: model must be a GPT, got {type(model).__name__}")
+    ids = _ids(ids, "sliding_logprobs")
+    positions = _ids(positions, "sliding_logprobs (positions)")
+    T = model.config.block_size
+    if len(positions) and (positions.min() < T or positions.max() >= len(ids)):
+        raise ValueError(f"sliding_logprobs: positions must lie in {T}..{len(ids) - 1} (a full context of "
+                         f"block_size={T} before each), got {positions.min()}..{positions.max()}")
+    batch_size = _int(batch_size, "batch_size")
+    device = next(model.parameters()).device
+    data = np.asarray(ids, dtype=np.int64)
+    was_training = model.training
+    model.eval()
+    out = []
+    for i in range(0, len(positions), batch_size):
+        p = positions[i:i + batch_size]
+        x = torch.from_numpy(data[p[:, None] - T + np.arange(T)]).to(device)
+        y = torch.from_numpy(data[p]).to(device)
+        logp = model(x)[:, -1, :].float().log_softmax(dim=-1)
+        out.append(logp.gather(-1, y[:, None])[:, 0].double().cpu().numpy())
+    model.train(was_training)
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def _codes(ids: np.ndarray, start: np.ndarray, length: int, base: int) -> np.ndarray:
+    """The ``length`` tokens from each start as one base-``base`` integer (oldest token first)."""
+    code = np.zeros(len(start), dtype=np.int64)
+    for j in range(length):
+        code = code * base + ids[start + j]
+    return code
+
+
+def _count(keys: np.ndarray, sorted_keys: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """counts[sorted_keys == key] for each key, 0 where it is missing."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=np.int64)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return np.where(sorted_keys[pos] == keys, counts[pos], 0)
+
+
+class CharNGram:
+    """Count-based n-gram models of a token stream, every order up to ``max_order``, on integer ids.
+
+    ``CharNGram(train_ids, max_order, num_symbols)`` counts every m-gram, m = 1 ..
+    ``max_order``, once. :meth:`logprobs` then scores target positions of another
+    stream with
+
+    - ``smoothing="add-k"``: (c(h, w) + k) / (c(h) + k |V|) with a context h of
+      ``order - 1`` tokens (k = 1 is Laplace's add-one; an unseen context gives the
+      uniform distribution);
+    - ``smoothing="kneser-ney"``: interpolated Kneser-Ney (Kneser and Ney, 1995; Chen
+      and Goodman, 1998) with one absolute discount ``discount`` in (0, 1): the
+      highest order uses counts, the lower orders *continuation* counts (in how many
+      different contexts a string occurs), each order gives the mass it discounted to
+      the next shorter context, and the unigram level to the uniform distribution.
+
+    ``num_symbols`` is |V|, the number of symbols a prediction spreads over (ids must be
+    smaller than ``base``, default ``max(ids) + 1``).
+    """
+
+    def __init__(self, train_ids, max_order: int, num_symbols: int, base: int | None = None):
+        ids = _ids(train_ids, "CharNGram")
+        self.max_order = _int(max_order, "max_order")
+        self.num_symbols = _int(num_symbols, "num_symbols", minimum=2)
+        self.base = int(ids.max()) + 1 if base is None else _int(base, "base", minimum=int(ids.max()) + 1)
+        if float(self.base) ** self.max_order >= 2.0 ** 62:
+            raise ValueError(f"CharNGram: max_order {self.max_order} is too high for base {self.base}")
+        if len(ids) <= self.max_order:
+            raise ValueError(f"CharNGram: {len(ids)} tokens are too few for order {self.max_order}")
+        self._ids = np.asarray(ids, dtype=np.int64)
+        B = self.base
+        self.grams, self.cont, self._stats = {}, {}, {}
+        for m in range(1, self.max_order + 1):  # raw counts of every m-gram
+            codes = _codes(self._ids, np.arange(len(ids) - m + 1), m, B)
+            self.grams[m] = np.unique(codes, return_counts=True)
+        for m in range(1, self.max_order):  # continuation counts: distinct tokens before each m-gram
+            longer = self.grams[m + 1][0]
+            self.cont[m] = np.unique(longer % B ** m, return_counts=True)
+
+    def _context_stats(self, keys, m, table):
+        """For context codes ``keys`` of m - 1 tokens: total count and number of distinct followers."""
+        key = (m, table is self.grams[m])
+        if key not in self._stats:  # computed once per table, then reused by every call
+            g, c = table
+            ctx = g // self.base
+            starts = np.flatnonzero(np.r_[True, ctx[1:] != ctx[:-1]])
+            self._stats[key] = (ctx[starts], np.add.reduceat(c, starts), np.diff(np.r_[starts, len(ctx)]))
+        uctx, totals, types = self._stats[key]
+        return _count(keys, uctx, totals), _count(keys, uctx, types)
+
+    def logprobs(self, ids, positions, order: int, smoothing: str = "kneser-ney", k: float = 1.0,
+                 discount: float = 0.75) -> np.ndarray:
+        """ln p(ids[p] | the ``order - 1`` tokens before p) for each p in ``positions`` (float64 array)."""
+        ids = np.asarray(_ids(ids, "CharNGram.logprobs"), dtype=np.int64)
+        p = _ids(positions, "CharNGram.logprobs (positions)")
+        order = _int(order, "order")
+        if order > self.max_order:
+            raise ValueError(f"CharNGram: order {order} > max_order {self.max_order}")
+        if len(p) and (p.min() < order - 1 or p.max() >= len(ids)):
+            raise ValueError(f"CharNGram: positions must lie in {order - 1}..{len(ids) - 1}")
+        if len(ids) and (ids.min() < 0 or ids.max() >= self.base):
+            raise ValueError(f"CharNGram: ids must lie in 0..{self.base - 1}")
+        V, B = self.num_symbols, self.base
+        if smoothing == "add-k":
+            k = _real(k, "k")
+            if k <= 0:
+                raise ValueError(f"add-k smoothing needs k > 0, got {k}")
+            gram = _codes(ids, p - order + 1, order, B)
+            count = _count(gram, *self.grams[order]).astype(float)
+            total, _ = self._context_stats(gram // B, order, self.grams[order])
+            return np.log((count + k) / (total + k * V))
+        if smoothing != "kneser-ney":
+            raise ValueError(f"smoothing must be 'add-k' or 'kneser-ney', got {smoothing!r}")
+        D = _real(discount, "discount")
+        if not 0.0 < D < 1.0:
+            raise ValueError(f"discount must be in (0, 1), got {discount}")
+        prob = np.full(len(p), 1.0 / V)
+        for m in range(1, order + 1):  # from the unigram level up to the full order
+            table = self.grams[m] if m == order else self.cont[m]
+            gram = _codes(ids, p - m + 1, m, B)
+            count = _count(gram, *table).astype(float)
+            total, types = self._context_stats(gram // B, m, table)
+            seen = total > 0
+            safe = np.where(seen, total, 1.0)
+            mixed = (np.maximum(count - D, 0.0) + D * types * prob) / safe
+            prob = np.where(seen, mixed, prob)
+        return np.log(prob)
+
+    def context_counts(self, ids, positions, order: int) -> np.ndarray:
+        """How often the ``order - 1`` tokens before each position occur in the training stream."""
+        ids = np.asarray(_ids(ids, "CharNGram.context_counts"), dtype=np.int64)
+        p = _ids(positions, "CharNGram.context_counts (positions)")
+        order = _int(order, "order")
+        if order > self.max_order:
+            raise ValueError(f"CharNGram: order {order} > max_order {self.max_order}")
+        if order == 1:
+            return np.full(len(p), len(self._ids), dtype=np.int64)
+        return _count(_codes(ids, p - order + 1, order - 1, self.base), *self.grams[order - 1])
