@@ -3,6 +3,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # this process only: the notebook kernels keep the inline backend
 
+import sys
+
 import matplotlib.pyplot as plt
 import pytest
 
@@ -11,3 +13,13 @@ import pytest
 def _close_figures():
     yield
     plt.close("all")
+
+
+@pytest.fixture(autouse=True)
+def _restore_subnormals():
+    """utils.core.get_device() flushes denormal floats to zero (a speed fix for training);
+    that processor state would outlive the test and break hypothesis' float strategies in
+    whichever test runs next in the same worker."""
+    yield
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_flush_denormal(False)
