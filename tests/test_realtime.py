@@ -152,6 +152,20 @@ def test_implicit_fold_in_equals_the_full_user_step():
         model.update(0, I)
 
 
+def test_the_fold_in_step_agrees_with_chapter_7_2s_ials_step():
+    """realtime.implicit_als_step (per row, counting repeats) and mf.ials_user_step (all rows,
+    each pair once) solve the same problem when no pair repeats."""
+    from utils import mf
+
+    X, Y, u, i = _implicit_toy()
+    pairs = np.unique(u * I + i)
+    u, i = pairs // I, pairs % I
+    reg, alpha = 0.8, 4.0
+    ours = rt.implicit_als_step(Y, u, i, U, reg, alpha)
+    theirs = mf.ials_user_step(mf.IALSParams(P=X, Q=Y), u, i, reg, alpha).P
+    np.testing.assert_allclose(ours, theirs, atol=1e-12)
+
+
 def test_fit_implicit_als_ranks_the_training_items_first():
     rng = np.random.default_rng(5)
     u = np.repeat(np.arange(20), 3)

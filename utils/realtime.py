@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from utils import recsys
-from utils.mf import MFParams, check_interactions
+from utils.mf import MFParams, check_interactions, fit_ials
 
 
 def _check_user(u, num_users: int) -> int:
@@ -138,18 +138,12 @@ def fit_implicit_als(u, i, num_users: int, num_items: int, num_factors: int, reg
                      num_sweeps: int, rng) -> tuple[np.ndarray, np.ndarray]:
     """Implicit-feedback ALS (Hu, Koren and Volinsky 2008) on the interactions (u, i).
 
-    Alternates :func:`implicit_als_step` for the users and for the items; returns the user
-    factors X (num_users, k) and the item factors Y (num_items, k); scores are X @ Y.T.
+    The batch model is chapter 7.2's :func:`utils.mf.fit_ials` (one implementation in the
+    course); this returns its user factors X (num_users, k) and item factors Y (num_items, k),
+    scores X @ Y.T, as the fold-in below expects.
     """
-    u, i, _ = check_interactions(u, i, None, num_users, num_items)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy Generator, got {type(rng).__name__}")
-    X = 0.1 * rng.standard_normal((num_users, num_factors))
-    Y = 0.1 * rng.standard_normal((num_items, num_factors))
-    for _ in range(int(num_sweeps)):
-        X = implicit_als_step(Y, u, i, num_users, reg, alpha)
-        Y = implicit_als_step(X, i, u, num_items, reg, alpha)
-    return X, Y
+    params, _ = fit_ials(u, i, num_users, num_items, num_factors, reg, alpha, num_sweeps, rng)
+    return params.P, params.Q
 
 
 class ImplicitFoldIn:
