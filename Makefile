@@ -35,7 +35,7 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml package.json package-lock.json tools/setup_jupyter.py tools/torch_index.sh
+$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml package.json package-lock.json tools/setup_jupyter.py tools/torch_index.sh tools/install_debs.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@# torch first: on Linux without an NVIDIA GPU, from PyTorch's CPU index (tools/torch_index.sh);
@@ -51,6 +51,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml package.json p
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	npm ci --silent --no-audit --no-fund
 	$(BIN)/python tools/setup_jupyter.py
+	bash tools/install_debs.sh
 	@touch $(STAMP)
 	@du -sh $(VENV) node_modules | sed 's/^/installed: /'
 
