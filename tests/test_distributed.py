@@ -1,7 +1,7 @@
 """utils.distributed: the launcher, the hand-written ring all-reduce, DDP equality, memory arithmetic.
 
 The launch tests start real worker processes (about 3 s of CPU each, mostly importing torch),
-so they are few: a ring on 3 ranks, DDP against one process on 2 ranks, and the failure paths.
+so they are few: a ring and DDP in one launch of 3 ranks, and the failure paths.
 """
 import socket
 
@@ -93,31 +93,29 @@ def test_launch_rejects_unknown_tasks_before_starting_anything():
 
 # --- real processes -------------------------------------------------------------------------------
 
-def test_ring_all_reduce_on_three_ranks_equals_all_reduce_and_the_sum():
+def test_ring_all_reduce_and_ddp_on_three_ranks():
+    """One launch, two tasks: the ring equals all_reduce and the sum; DDP equals one process."""
     n = 10  # chunks of 4, 3 and 3 numbers
-    results = D.launch("ring", world_size=3, inputs={"n": n}, timeout=120)
-    for integer, name in ((False, "random"), (True, "integer")):
-        expected = sum(D.rank_tensor(r, n, integer=integer) for r in range(3))
-        for res in results:
-            assert torch.allclose(res[f"{name}_ring"], expected, atol=1e-12, rtol=0)
-            assert torch.allclose(res[f"{name}_ring"], res[f"{name}_all_reduce"], atol=1e-12, rtol=0)
-    assert results[0]["random_bytes_sent"] == (4 + 3 + 3 + 4) * 8  # rank 0: chunks 0, 2, then 1, 0
-
-
-def test_ddp_on_two_ranks_equals_one_process_on_the_combined_batch():
     torch.manual_seed(0)
     X, y = torch.randn(64, 8), torch.randint(0, 4, (64,))
     model = D.make_mlp([8, 16, 4])
-    batches = torch.stack([torch.randperm(64)[:16] for _ in range(5)])
+    batches = torch.stack([torch.randperm(64)[:18] for _ in range(5)])  # global batches of 18 = 3 x 6
     runs = {opt: dict(sizes=[8, 16, 4], state=model.state_dict(), X=X, y=y, batches=batches, lr=0.05,
                       optimizer=opt) for opt in ("sgd", "zero1")}
-    results = D.launch("ddp", world_size=2, inputs={"runs": runs}, timeout=120)
+    results = D.launch("ring,ddp", world_size=3, inputs={"ring": {"n": n}, "ddp": {"runs": runs}}, timeout=120)
+    for integer, name in ((False, "random"), (True, "integer")):
+        expected = sum(D.rank_tensor(r, n, integer=integer) for r in range(3))
+        for res in results:
+            assert torch.allclose(res["ring"][f"{name}_ring"], expected, atol=1e-12, rtol=0)
+            assert torch.allclose(res["ring"][f"{name}_ring"], res["ring"][f"{name}_all_reduce"], atol=1e-12, rtol=0)
+    assert results[0]["ring"]["random_bytes_sent"] == (4 + 3 + 3 + 4) * 8  # rank 0: chunks 0, 2, then 1, 0
     for opt, run in runs.items():
         single = D.train_single(run)
-        assert D.max_difference(results[0][opt]["state"], single["state"]) <= 1e-6
-        assert D.max_difference(results[0][opt]["state"], results[1][opt]["state"]) == 0.0
-    zero = [r["zero1"]["optimizer_state_bytes"] for r in results]
-    assert sum(zero) == D.train_single(runs["zero1"])["optimizer_state_bytes"] and min(zero) > 0
+        assert D.max_difference(results[0]["ddp"][opt]["state"], single["state"]) <= 1e-6
+        for other in results[1:]:
+            assert D.max_difference(results[0]["ddp"][opt]["state"], other["ddp"][opt]["state"]) == 0.0
+    zero = [r["ddp"]["zero1"]["optimizer_state_bytes"] for r in results]
+    assert sum(zero) == D.train_single(runs["zero1"])["optimizer_state_bytes"] and max(zero) < sum(zero)
 
 
 def test_a_failing_worker_stops_all_and_shows_its_error():
