@@ -100,7 +100,7 @@ WRONG = [
     ("6.2.1", f1_nan, "NaN"),
     ("6.2.1", f1_per_class, "forget to average"),
     ("6.2.1", f1_present_only, "ALL classes"),
-    ("6.2.1", lambda C: 0.5, "macro-F1 is"),
+    ("6.2.1", lambda C: 0.5, "macro-F1 should be"),
     ("6.2.2", lambda s: set(char_bigrams(s)), "not a set"),
     ("6.2.2", lambda s: [tuple(s[i:i + 2]) for i in range(len(s) - 1)], "tuples"),
     ("6.2.2", lambda s: [s[i:i + 2] for i in range(0, len(s), 2)], "do not overlap"),

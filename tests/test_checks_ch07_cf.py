@@ -98,7 +98,7 @@ WRONG = [
     ("7.1.1", cosine_missing_as_zero, "co-rated positions"),
     ("7.1.1", cosine_nan, "NaN"),
     ("7.1.1", cosine_no_overlap_nan, "no rating in common"),
-    ("7.1.1", lambda a, b: 0.5, "co-rated cosine is"),
+    ("7.1.1", lambda a, b: 0.5, "co-rated cosine should be"),
     ("7.1.2", _raw_average, "raw ratings"),
     ("7.1.2", _deviation_only, "add the user's own mean"),
     ("7.1.2", _divide_by_count, "sum of the similarities"),

@@ -68,6 +68,101 @@ class CheckResult:
         return f"{head}: not right yet — {self.message}"
 
 
+def _format_one(value, d: int):
+    """``value`` to ``d`` significant digits: an integer exactly, an array element by element."""
+    import numbers as _numbers
+
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (_numbers.Integral, np.integer)):
+        return f"{int(value)}"
+    if isinstance(value, (_numbers.Real, np.floating)):
+        x = float(value)
+        for k in range(1, d):  # no more digits than the float needs: 0.3, not 0.29999999999999999
+            if float(f"{x:.{k}g}") == x:
+                return f"{x:.{k}g}"
+        return f"{x:.{d}g}"
+    if isinstance(value, (list, tuple)) or hasattr(value, "shape"):
+        arr = np.asarray(value)
+        if arr.ndim == 0:
+            return _format_one(arr.item(), d)
+        return "[" + ", ".join(_format_one(v, d) for v in arr) + "]"
+    return str(value)
+
+
+def _same(a, b) -> bool:
+    import numpy as np
+
+    try:
+        return bool(np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float), equal_nan=True))
+    except (TypeError, ValueError):
+        return a == b
+
+
+def numbers(*values, digits: int = 4) -> list[str]:
+    """The ``values`` as text, with enough digits that values which differ print differently.
+
+    Each number gets the same count of significant digits: ``digits`` at least, more
+    (up to 17, where any two floats differ) while two different values would print the
+    same. Integers print exactly; an array or list prints element by element. So a
+    learner sees *why* a close answer fails::
+
+        >>> numbers(0.1 + 0.2, 0.3)
+        ['0.30000000000000004', '0.3']
+        >>> numbers(2.0000123, 2.0)
+        ['2.00001', '2']
+    """
+    for d in range(max(1, digits), 18):
+        texts = [_format_one(v, d) for v in values]
+        if all(texts[i] != texts[j] or _same(values[i], values[j])
+               for i in range(len(values)) for j in range(i + 1, len(values))):
+            return texts
+    return [_format_one(v, 17) for v in values]
+
+
+def _amount(x: float, relative: bool) -> str:
+    if relative and 1e-3 <= x < 1:
+        return f"{x * 100:g}%"
+    return f"{x:g}"
+
+
+def tolerance(rtol: float = 0.0, atol: float = 0.0) -> str:
+    """The tolerance of a comparison, in words: what a checker allows before it calls a number wrong.
+
+    ``tolerance(rtol=1e-6)`` is "a relative difference of 1e-06", ``tolerance(atol=1e-9)``
+    "an absolute difference of 1e-09", ``tolerance(0.01)`` "a relative difference of 1%";
+    with both, as in ``np.isclose``, "a relative difference of 1e-05 plus an absolute
+    difference of 1e-08". With neither the values must be equal: "no difference".
+    """
+    parts = []
+    if rtol:
+        parts.append(f"a relative difference of {_amount(rtol, True)}")
+    if atol:
+        parts.append(f"an absolute difference of {_amount(atol, False)}")
+    return " plus ".join(parts) if parts else "no difference"
+
+
+def not_close(what: str, got, expected, *, rtol: float = 0.0, atol: float = 0.0, hint: str = "",
+              named: str = "") -> Wrong:
+    """The :class:`Wrong` for a number that missed its expected value: ``raise not_close(...)``.
+
+    The message reads "<what> should be <expected>, you returned <got> (the check allows
+    <tolerance>)<hint>", both numbers printed by :func:`numbers` so that they differ on
+    the page; pass the ``rtol``/``atol`` of the comparison that failed. A ``hint`` that
+    does not start with punctuation is joined with "; ". ``named`` names the expected
+    value: "x.grad should be cos(0.7) = 0.7648, ...".
+    """
+    got_text, expected_text = numbers(got, expected)
+    if hint and not hint.startswith((";", ":", ",", ".", " ", "—")):
+        hint = "; " + hint
+    if named:
+        expected_text = f"{named} = {expected_text}"
+    return Wrong(f"{what} should be {expected_text}, you returned {got_text} "
+                 f"(the check allows {tolerance(rtol, atol)}){hint}")
+
+
 EXERCISES: dict[str, Exercise] = {}
 
 

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import math
-import numbers
+import numbers as numtypes
 
 import numpy as np
 
 from utils import sizing
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, not_close, numbers, tolerance
 
 
 def _number(value, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.generic)):
+    if isinstance(value, bool) or not isinstance(value, (numtypes.Real, np.generic)):
         raise Wrong(f"{what} should be a number, got {type(value).__name__} ({value!r})")
     value = float(value)
     if not math.isfinite(value):
@@ -20,7 +20,7 @@ def _number(value, what: str) -> float:
 
 
 def _integer(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+    if isinstance(value, bool) or not isinstance(value, (numtypes.Integral, np.integer)):
         if isinstance(value, (float, np.floating)) and float(value).is_integer():
             return int(value)
         raise Wrong(f"{what} should be an integer count, got {type(value).__name__} ({value!r})")
@@ -146,8 +146,9 @@ def _check_llama_memory(answer) -> str:
     for value, hint in diagnoses:
         if _close(got, value, 0.01):
             raise Wrong(f"{got:,.4g}: {hint}")
-    raise Wrong(f"{got:,.4g} GB is {per_param:.3g} bytes per parameter; list the parts: bf16 weights, bf16 "
-                "gradients, fp32 master weights, fp32 Adam m and v")
+    shown, per_param_shown = numbers(got, expected)[0], numbers(per_param, 16.0, digits=3)[0]
+    raise Wrong(f"{shown} GB is {per_param_shown} bytes per parameter (the check allows {tolerance(0.01)}); "
+                "list the parts: bf16 weights, bf16 gradients, fp32 master weights, fp32 Adam m and v")
 
 
 @exercise("1.1.4", "training compute and days of Chinchilla")
@@ -162,7 +163,8 @@ def _check_chinchilla(answer) -> str:
     if _close(flops, expected / 6, 0.02):
         raise Wrong(f"{flops:.3g} is N x D; each parameter costs 6 FLOPs per token (2 forward, 4 backward)")
     if not _close(flops, expected, 0.02):
-        raise Wrong(f"{flops:.3g} FLOPs: training compute is about 6 N D with N = 70e9 and D = 1.4e12")
+        raise Wrong(f"{numbers(flops, expected, digits=3)[0]} FLOPs: training compute is about 6 N D with "
+                    f"N = 70e9 and D = 1.4e12 (the check allows {tolerance(0.02)})")
     expected_days = sizing.training_days(expected, 1024, 312e12, 0.4)
     if _close(days, expected_days, 0.02):
         return f"6ND = {expected:.3g} FLOPs, about {expected_days:.0f} days on 1,024 GPUs at 40% of 312 TFLOP/s"
@@ -177,7 +179,8 @@ def _check_chinchilla(answer) -> str:
     for value, hint in diagnoses:
         if _close(days, value, 0.02):
             raise Wrong(f"{days:.4g} days: {hint}")
-    raise Wrong(f"{days:.4g} days: days = FLOPs / (GPUs x peak FLOP/s x utilization) / 86,400 seconds")
+    raise Wrong(f"{numbers(days, expected_days)[0]} days: days = FLOPs / (GPUs x peak FLOP/s x utilization) "
+                f"/ 86,400 seconds (the check allows {tolerance(0.02)})")
 
 
 def _measure_mlp_flops(sizes, batch_size) -> int:
@@ -275,8 +278,8 @@ def _check_doubling(doubling_time) -> str:
         for value, hint in diagnoses:
             if _close(got, value, 1e-4):
                 raise Wrong(f"{got:.4g}: {hint}")
-        raise Wrong(f"for data that doubles every {true_doubling} years (with noise) the least-squares doubling "
-                    f"time is {expected:.4g}, you return {got:.4g}; fit a line to (year, log2(params))")
+        raise not_close(f"for data that doubles every {true_doubling} years (with noise) the least-squares "
+                        "doubling time", got, expected, rtol=1e-6, hint="fit a line to (year, log2(params))")
     return "matches the least-squares fit of log2(parameters) on year for three noisy data sets"
 
 
@@ -329,6 +332,6 @@ def _check_contrast(relative_contrast) -> str:
         for value, hint in diagnoses:
             if _close(got, value, 1e-6):
                 raise Wrong(f"{got:.4g} in {dim} dimensions: {hint}")
-        raise Wrong(f"in {dim} dimensions the relative contrast is {expected:.4g}, you return {got:.4g}; "
-                    "distances are Euclidean, from the query to every point (one row each)")
+        raise not_close(f"in {dim} dimensions the relative contrast", got, expected, rtol=1e-6,
+                        hint="distances are Euclidean, from the query to every point (one row each)")
     return "(max − min) / min of the Euclidean distances, in 2, 10 and 300 dimensions"

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, not_close, numbers, tolerance
 
 
 def _as_float(value, what: str) -> float:
@@ -36,16 +36,18 @@ def _check_derivative(derivative) -> str:
         for hint, value in guesses.items():
             if math.isclose(got, value, rel_tol=1e-9):
                 raise Wrong(hint)
-        raise Wrong(f"derivative(np.exp, 0.0, 1e-3) returned {got!r}; the central difference gives {expected!r}")
+        raise not_close("derivative(np.exp, 0.0, 1e-3)", got, expected, rtol=1e-9,
+                        named="the central difference (f(x+h) - f(x-h)) / (2h)")
     for x in (2.0, -1.5):
         got = _as_float(derivative(lambda t: t**3, x, 0.1), f"derivative(x**3, {x}, 0.1)")
         if not math.isclose(got, 3 * x**2 + 0.01, rel_tol=1e-9):
-            raise Wrong(f"for f(x) = x**3 at x = {x} with h = 0.1 the central difference is exactly "
-                        f"3x² + h² = {3 * x**2 + 0.01:.6g}, you returned {got:.6g}")
+            raise not_close(f"for f(x) = x**3 at x = {x} with h = 0.1 the central difference",
+                            got, 3 * x**2 + 0.01, rtol=1e-9, named="exactly 3x² + h²")
     got = _as_float(derivative(np.sin, 1.0), "derivative(np.sin, 1.0) with the default h")
     error = abs(got - math.cos(1.0))
     if error > 1e-8:
-        raise Wrong(f"with the default h, derivative(np.sin, 1.0) is off by {error:.1e}; choose a default h "
+        raise Wrong(f"with the default h, derivative(np.sin, 1.0) is off by {error:.1e} (the check allows "
+                    f"{tolerance(atol=1e-8)}); choose a default h "
                     "near the cube root of machine epsilon (about 1e-5): much smaller and rounding error "
                     "dominates, much larger and truncation error does")
     return ("the central difference formula is exact on exp(0) and x³, and the default h gives sin′(1) "
@@ -84,9 +86,8 @@ def _check_grad_f(grad_f) -> str:
             raise Wrong(f"{at}: ∂/∂x of x²y is 2xy (y is a constant factor when differentiating in x)")
         if np.isclose(g[1], 2 * x * y + x * c):
             raise Wrong(f"{at}: ∂/∂y of x²y is x² (x² is a constant factor when differentiating in y)")
-        which = "∂f/∂x" if not np.isclose(g[0], ref[0]) else "∂f/∂y"
-        raise Wrong(f"{which} is wrong {at}: you returned {np.round(g, 6).tolist()}, expected "
-                    f"{np.round(ref, 6).tolist()}")
+        i = int(np.argmax(np.abs(g - ref) - 1e-9 * np.abs(ref)))  # the component that fails the check
+        raise not_close(f"{('∂f/∂x', '∂f/∂y')[i]} {at}", g[i], ref[i], rtol=1e-9, atol=1e-12)
     return "both partial derivatives match the exact gradient at 10 random points"
 
 
@@ -150,8 +151,9 @@ def _check_momentum_step(momentum_step) -> str:
             if np.allclose(path, _momentum_path(rule, theta0, A, lr, beta), rtol=1e-9, atol=1e-12):
                 raise Wrong(hint)
         k = int(np.argmax(~np.isclose(path, ref, rtol=1e-9, atol=1e-12).all(axis=1)))
-        raise Wrong(f"with lr={lr}, beta={beta} step {k + 1} gives θ = {np.round(path[k], 6).tolist()}, "
-                    f"torch.optim.SGD gives {np.round(ref[k], 6).tolist()}")
+        yours, sgd = numbers(path[k], ref[k], digits=6)
+        raise Wrong(f"with lr={lr}, beta={beta} step {k + 1} gives θ = {yours}, torch.optim.SGD gives {sgd} "
+                    f"(the check allows {tolerance(1e-9, 1e-12)})")
     return "25 steps match torch.optim.SGD with momentum, for two (lr, beta) pairs"
 
 
@@ -166,7 +168,7 @@ def _check_value_sin(value_sin) -> str:
     if not all(hasattr(out, name) for name in ("data", "grad", "_prev", "_backward", "backward")):
         raise Wrong(f"value_sin(x) should return a Value, got {type(out).__name__}")
     if not math.isclose(out.data, math.sin(0.7), rel_tol=1e-12):
-        raise Wrong(f"value_sin(Value(0.7)).data should be sin(0.7) = {math.sin(0.7):.6f}, got {out.data!r}")
+        raise not_close("value_sin(Value(0.7)).data", out.data, math.sin(0.7), rtol=1e-12, named="sin(0.7)")
     if not any(child is x for child in out._prev):
         raise Wrong("the result must record x as its child, e.g. Value(math.sin(x.data), (x,), 'sin'); "
                     "otherwise backward() never reaches x")
@@ -176,26 +178,26 @@ def _check_value_sin(value_sin) -> str:
     if math.isclose(x.grad, 0.0, abs_tol=1e-15):
         raise Wrong("x.grad stayed 0: set out._backward to a closure that adds cos(x) * out.grad to x.grad")
     if not math.isclose(x.grad, math.cos(0.7), rel_tol=1e-9):
-        raise Wrong(f"after value_sin(x).backward(), x.grad should be cos(0.7) = {math.cos(0.7):.6f}, "
-                    f"got {x.grad:.6f}")
+        raise not_close("after value_sin(x).backward(), x.grad", x.grad, math.cos(0.7), rtol=1e-9,
+                        named="cos(0.7)")
     x = Value(0.7)
     (value_sin(x) * 3.0).backward()
     if math.isclose(x.grad, math.cos(0.7), rel_tol=1e-9):
         raise Wrong("for 3·sin(x) the gradient is 3·cos(x): multiply the local derivative by out.grad "
                     "(the upstream gradient, chain rule)")
     if not math.isclose(x.grad, 3 * math.cos(0.7), rel_tol=1e-9):
-        raise Wrong(f"d/dx 3·sin(x) at 0.7 should be {3 * math.cos(0.7):.6f}, got {x.grad:.6f}")
+        raise not_close("d/dx 3·sin(x) at 0.7", x.grad, 3 * math.cos(0.7), rtol=1e-9)
     x = Value(0.7)
     (value_sin(x) + value_sin(x)).backward()
     if math.isclose(x.grad, math.cos(0.7), rel_tol=1e-9):
         raise Wrong("x is used twice in sin(x) + sin(x), but only one use reached x.grad: accumulate "
                     "with x.grad += ..., not x.grad = ...")
     if not math.isclose(x.grad, 2 * math.cos(0.7), rel_tol=1e-9):
-        raise Wrong(f"d/dx [sin(x) + sin(x)] at 0.7 should be {2 * math.cos(0.7):.6f}, got {x.grad:.6f}")
+        raise not_close("d/dx [sin(x) + sin(x)] at 0.7", x.grad, 2 * math.cos(0.7), rtol=1e-9)
     x = Value(1.3)
     value_sin(x * x).backward()
     expected = math.cos(1.69) * 2.6
     if not math.isclose(x.grad, expected, rel_tol=1e-9):
-        raise Wrong(f"d/dx sin(x²) at 1.3 should be cos(x²)·2x = {expected:.6f}, got {x.grad:.6f}; "
-                    "use the data of the input node, x.data, in the local derivative")
+        raise not_close("d/dx sin(x²) at 1.3", x.grad, expected, rtol=1e-9, named="cos(x²)·2x",
+                        hint="use the data of the input node, x.data, in the local derivative")
     return "sin has the right value, the local derivative cos, and chains and accumulates correctly"

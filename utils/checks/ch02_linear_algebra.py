@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, numbers, tolerance
 
 
 def _as_array(value, what: str, shape: tuple | None = None) -> np.ndarray:
@@ -31,8 +31,11 @@ def _check_rotation(rotation_matrix) -> str:
             raise Wrong("theta is in radians already: use np.cos(theta), no conversion from degrees")
         if not np.allclose(R, expected, atol=1e-12):
             e1 = R @ np.array([1.0, 0.0])
-            raise Wrong(f"rotation_matrix({theta:.3g}) maps (1, 0) to {np.round(e1, 4)}, "
-                        f"expected {np.round(expected[:, 0], 4)}")
+            worst = int(np.argmax(np.abs(R - expected).max(axis=0)))  # the column that is furthest off
+            unit = ("(1, 0)", "(0, 1)")[worst]
+            yours, right = numbers(R[:, worst], expected[:, worst])
+            raise Wrong(f"rotation_matrix({theta:.3g}) maps {unit} to {yours}, expected {right} "
+                        f"(the check allows {tolerance(1e-5, 1e-12)})")
     return "R(θ) matches [[cos θ, −sin θ], [sin θ, cos θ]] for five angles"
 
 
@@ -49,8 +52,9 @@ def _check_solve_2x2(solve_2x2) -> str:
                 raise Wrong("the sign is flipped: check the adjugate [[d, -b], [-c, a]]")
             if np.allclose(x * np.linalg.det(A), x_ref * np.linalg.det(A) ** 2):
                 raise Wrong("you multiplied by det(A) instead of dividing by it")
-            raise Wrong(f"A @ x should equal b, but for A={np.round(A, 3).tolist()} and "
-                        f"b={np.round(b, 3).tolist()} it gives {np.round(A @ x, 4).tolist()}")
+            gives, right = numbers(A @ x, b)
+            raise Wrong(f"A @ x should equal b, but for A={np.round(A, 3).tolist()} and b={right} it gives "
+                        f"{gives} (the check allows {tolerance(1e-5, 1e-9)})")
     singular = np.array([[1.0, 2.0], [2.0, 4.0]])
     try:
         result = solve_2x2(singular, np.array([1.0, 1.0]))
@@ -76,12 +80,15 @@ def _check_second_eigenpair(second_eigenpair) -> str:
         if np.isclose(lam, lambdas[0], atol=1e-6):
             raise Wrong("you returned the dominant eigenvalue: subtract λ1 v1 v1ᵀ from S first (deflation)")
         if not np.isclose(lam, lambdas[1], atol=1e-6):
+            yours, right = numbers(lam, lambdas[1])
             raise Wrong(f"for a {n}x{n} matrix with eigenvalues {lambdas.tolist()} the second largest in "
-                        f"absolute value is {lambdas[1]}, you returned {lam:.6g}")
+                        f"absolute value is {right}, you returned {yours} (the check allows {tolerance(1e-5, 1e-6)})")
         if not np.isclose(np.linalg.norm(v), 1.0, atol=1e-6):
-            raise Wrong(f"the eigenvector should have length 1, yours has length {np.linalg.norm(v):.4g}")
+            raise Wrong(f"the eigenvector should have length 1, yours has length "
+                        f"{numbers(np.linalg.norm(v), 1.0)[0]} (the check allows {tolerance(1e-5, 1e-6)})")
         if not np.allclose(S @ v, lam * v, atol=1e-6):
-            raise Wrong("S v should equal λ v for the vector you returned")
+            raise Wrong(f"S v should equal λ v for the vector you returned; they differ by up to "
+                        f"{np.abs(S @ v - lam * v).max():.2g} (the check allows {tolerance(1e-5, 1e-6)})")
     return "matches the second eigenpair of three symmetric matrices, including a negative eigenvalue"
 
 

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, not_close, numbers, tolerance
 
 # The data of exercise 2.3.3, as defined in the chapter.
 EXERCISE_LOGITS = np.array([2.0, 1.0, 0.5, 0.0, -1.0])
@@ -57,7 +57,7 @@ def _check_ppv(ppv) -> str:
         for hint, value in guesses.items():
             if math.isclose(got, value, rel_tol=1e-9):
                 raise Wrong(f"{args}: {hint}")
-        raise Wrong(f"{args} P(D|+) is {expected:.4f}, you returned {got:.4f}")
+        raise not_close(f"{args}, P(D|+)", got, expected, rtol=1e-9, atol=1e-12)
     got = np.asarray(ppv(np.array([0.01, 0.1]), 0.9, 0.91), dtype=float)
     if got.shape != (2,) or not np.allclose(got, _ppv(np.array([0.01, 0.1]), 0.9, 0.91)):
         raise Wrong("ppv should also work element-wise on a NumPy array of prevalences (use arithmetic, "
@@ -102,12 +102,14 @@ def _check_stationary(stationary_by_solve) -> str:
                         "*right* eigenvector of P; pi is the eigenvector of P.T (solve with P.T - I)")
         if not np.isclose(pi.sum(), 1.0, atol=1e-8):
             if abs(pi.sum()) > 1e-12 and np.allclose(pi / pi.sum(), expected, atol=1e-8):
-                raise Wrong(f"your vector points the right way but sums to {pi.sum():.4g}: replace one "
-                            "equation by sum(pi) = 1 (a row of ones, right-hand side 1)")
-            raise Wrong(f"a distribution sums to 1; yours sums to {pi.sum():.4g}")
+                raise Wrong(f"your vector points the right way but sums to {numbers(pi.sum(), 1.0)[0]}: "
+                            "replace one equation by sum(pi) = 1 (a row of ones, right-hand side 1)")
+            raise Wrong(f"a distribution sums to 1; yours sums to {numbers(pi.sum(), 1.0)[0]} "
+                        f"(the check allows {tolerance(1e-5, 1e-8)})")
         residual = np.abs(pi @ P - pi).max()
-        raise Wrong(f"for P = {np.round(P, 3).tolist()} expected pi = {np.round(expected, 4).tolist()}, got "
-                    f"{np.round(pi, 4).tolist()} (pi P - pi is off by up to {residual:.2g})")
+        yours, right = numbers(pi, expected)
+        raise Wrong(f"for P = {np.round(P, 3).tolist()} expected pi = {right}, got {yours} (pi P - pi is off "
+                    f"by up to {residual:.2g}; the check allows {tolerance(1e-5, 1e-8)} from the expected pi)")
     return "pi P = pi and sum(pi) = 1 on five chains, including the periodic flip chain"
 
 
@@ -147,8 +149,8 @@ def _check_temperature(T) -> str:
         raise Wrong(f"softmax(logits * {T:.4f}) has 1 bit, but the temperature divides the logits: "
                     f"the answer is 1 / {T:.4f}")
     direction = "lower" if H > 1 else "higher"
-    raise Wrong(f"at T = {T:.4g} the entropy is {H:.4f} bits, not 1: try a {direction} temperature "
-                "(entropy rises with T)")
+    raise Wrong(f"at T = {T:.4g} the entropy is {numbers(H, 1.0)[0]} bits, not 1 (the check allows "
+                f"{tolerance(atol=1e-3)}): try a {direction} temperature (entropy rises with T)")
 
 
 # --- 2.3.4 choosing the order and k on validation data --------------------------
@@ -240,14 +242,16 @@ def _check_choose_model(choose_model) -> str:
             raise Wrong(f"{what} returned {got}, the setting with the *highest* validation cross-entropy: "
                         "lower is better, take the minimum")
         if got[0] == best[0]:
-            raise Wrong(f"{what}: the order {got[0]} is right, but k = {got[1]} gives {on_valid[got]:.4f} "
-                        f"bits/char on the validation text and another k in ks does better; try every k "
-                        "for every order")
+            yours, better = numbers(on_valid[got], on_valid[best])
+            raise Wrong(f"{what}: the order {got[0]} is right, but k = {got[1]} gives {yours} bits/char on "
+                        f"the validation text and another k in ks gives {better}; try every k for every order")
         if got[1] == best[1]:
-            raise Wrong(f"{what}: k = {got[1]} is right, but order {got[0]} gives {on_valid[got]:.4f} "
-                        "bits/char on the validation text and another order does better")
-        raise Wrong(f"{what} returned {got}, which gives {on_valid[got]:.4f} bits/char on the validation "
-                    f"text; another pair in the grid gives {on_valid[best]:.4f}. Score every (order, k) "
+            yours, better = numbers(on_valid[got], on_valid[best])
+            raise Wrong(f"{what}: k = {got[1]} is right, but order {got[0]} gives {yours} bits/char on the "
+                        f"validation text and another order gives {better}")
+        yours, better = numbers(on_valid[got], on_valid[best])
+        raise Wrong(f"{what} returned {got}, which gives {yours} bits/char on the validation "
+                    f"text; another pair in the grid gives {better}. Score every (order, k) "
                     "pair on valid_text, with vocab = sorted(set(train_text + valid_text))")
     return ("the pair with the lowest validation cross-entropy on all three hidden texts: "
             + ", ".join(f"order {o}, k = {k}" for o, k in chosen)

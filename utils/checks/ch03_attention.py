@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, tolerance
 
 
 def _as_array(value, what: str) -> np.ndarray:
@@ -111,8 +111,9 @@ def _check_shift_matrix(shift_matrix) -> str:
                             "sin(a+b) = sin a cos b + cos a sin b, the (sin, cos) block is "
                             "[[cos ωk, sin ωk], [−sin ωk, cos ωk]]")
             worst = float(np.max(np.abs(shifted - pe[ps + k])))
-            raise Wrong(f"for d = {d}, k = {k}: M @ PE[p] differs from PE[p + k] by up to {worst:.3g}; use "
-                        "ω_i = 10000^(−2i/d) for pair i (dimensions 2i and 2i+1)")
+            raise Wrong(f"for d = {d}, k = {k}: M @ PE[p] differs from PE[p + k] by up to {worst:.3g} (the "
+                        f"check allows {tolerance(1e-5, 1e-9)}); use ω_i = 10000^(−2i/d) for pair i "
+                        "(dimensions 2i and 2i+1)")
     return "M_k @ PE[p] == PE[p + k] for d = 4, 8, 16, offsets k = 0, 1, 3, −2, 7 and every valid p"
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, tolerance
 
 
 def _array(value, what: str, shape: tuple | None = None) -> np.ndarray:
@@ -138,7 +138,8 @@ def _check_conv2d_strided(conv2d_strided) -> str:
             raise Wrong("you flipped the kernel (the convolution of mathematics); deep learning uses "
                         "cross-correlation: multiply each window by the kernel as it is")
         raise Wrong(f"the values differ from torch.nn.functional.conv2d {where} by up to "
-                    f"{np.abs(out - expected).max():.3g}; each output is np.sum(window * kernel) of the padded image")
+                    f"{np.abs(out - expected).max():.3g} (the check allows {tolerance(1e-5, 1e-10)}); "
+                    "each output is np.sum(window * kernel) of the padded image")
     return "equals torch.nn.functional.conv2d for five image/kernel/stride/padding combinations"
 
 
@@ -171,7 +172,7 @@ def _check_max_pool_backward(max_pool_backward) -> str:
         if np.allclose(dX[dX != 0], expected[dX != 0]) and np.count_nonzero(dX) < np.count_nonzero(expected):
             raise Wrong("some windows got no gradient at all: every window passes its dY to its maximum")
         raise Wrong(f"dX differs from torch's max_pool2d gradient for X of shape {shape} by up to "
-                    f"{np.abs(dX - expected).max():.3g}")
+                    f"{np.abs(dX - expected).max():.3g} (the check allows {tolerance(1e-5, 1e-12)})")
     return "equals PyTorch's gradient of max_pool2d(X, 2) for a single map and for a (2, 3, 6, 8) batch"
 
 
@@ -192,12 +193,13 @@ def _check_vertical_edge_kernel(kernel) -> str:
     if scale == 0:
         raise Wrong("the kernel is all zeros: it responds to nothing")
     if respond(flat) > 1e-9 * scale:
-        raise Wrong(f"on a flat image the response is {respond(flat):.3g}, not 0: make the weights sum to 0 "
+        raise Wrong(f"on a flat image the response is {respond(flat):.3g}, not 0 (the check allows "
+                    f"{1e-9 * scale:.2g}, 1e-9 times your largest weight): make the weights sum to 0 "
                     f"(yours sum to {K.sum():.3g})")
     if respond(horizontal) > 1e-9 * scale:
-        raise Wrong(f"the kernel responds to horizontal stripes: every row of the kernel must sum to 0 "
-                    f"(yours: {np.round(K.sum(axis=1), 3).tolist()}), so that a change from one row to the "
-                    "next is not seen")
+        raise Wrong(f"the kernel responds to horizontal stripes (up to {respond(horizontal):.3g}; the check "
+                    f"allows {1e-9 * scale:.2g}): every row of the kernel must sum to 0 (yours: "
+                    f"{K.sum(axis=1).tolist()}), so that a change from one row to the next is not seen")
     if respond(vertical) < 1e-6 * scale:
         raise Wrong("the kernel does not respond to vertical stripes: weigh the left and right columns differently")
     return "0 on flat regions and horizontal stripes, non-zero on vertical stripes"

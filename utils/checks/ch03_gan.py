@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, not_close, numbers, tolerance
 
 
 def _small_mlp(n_in, n_out, seed):
@@ -57,8 +57,8 @@ def _check_nonsaturating(loss_fn) -> str:
             raise Wrong("you summed over the batch: take the mean")
         if math.isclose(value, F.softplus(logits).mean().item(), rel_tol=1e-5):
             raise Wrong("check which label the fakes get: the generator wants D to call them real (label 1)")
-        raise Wrong(f"on 64 random logits the loss should be {expected:.5f}, got {value:.5f}; "
-                    "the input is the discriminator's logit a, and D = sigmoid(a)")
+        raise not_close("on 64 random logits the loss", value, expected, rtol=1e-5, atol=1e-6,
+                        hint="the input is the discriminator's logit a, and D = sigmoid(a)")
     no_gradient = Wrong("the value is right but the gradient is not: build the loss from torch operations "
                         "on the logits (no .item(), no NumPy) so that autograd can differentiate it")
     if not out.requires_grad:
@@ -73,8 +73,8 @@ def _check_nonsaturating(loss_fn) -> str:
         raise Wrong("for a logit of -100 the loss is not finite: sigmoid(-100) rounds to 0 and log(0) = -inf; "
                     "use F.softplus(-a) (or F.binary_cross_entropy_with_logits) instead of log(sigmoid(a))")
     if not math.isclose(value, F.softplus(-extreme).mean().item(), rel_tol=1e-4):
-        raise Wrong(f"for the logits [-100, -30, 0, 30] the loss should be {F.softplus(-extreme).mean().item():.4f}, "
-                    f"got {value:.4f}: large logits lose precision")
+        raise not_close("for the logits [-100, -30, 0, 30] the loss", value, F.softplus(-extreme).mean().item(),
+                        rtol=1e-4, hint=": large logits lose precision")
     grad, = torch.autograd.grad(out, extreme)
     if not torch.isfinite(grad).all():
         raise Wrong("the gradient is not finite for a logit of -100: use F.softplus(-a)")
@@ -143,8 +143,8 @@ def _check_discriminator_step(discriminator_step) -> str:
         expected = loss_sum if _params_equal(params, ref_sum) else loss_avg
         value = _scalar(loss, "the returned loss")
         if not math.isclose(value, expected, rel_tol=1e-4):
-            raise Wrong(f"D was updated correctly, but return the loss of this step ({expected:.4f}), "
-                        f"you returned {value:.4f}")
+            raise not_close("D was updated correctly; return the loss of this step, which", value, expected,
+                            rtol=1e-4)
         return ("D moved exactly as one optimiser step on BCE(D(real), 1) + BCE(D(fake), 0), "
                 "and the generator received no gradient")
     stale = [r - 0.1 * 0.5 for r in ref_sum]
@@ -210,15 +210,17 @@ def _check_mode_coverage(coverage_fn) -> str:
             raise Wrong("per_mode should be a share of *all* samples, not of the near ones: "
                         "per_mode.sum() + off_mode must equal 1")
         if per_mode.sum() + off_mode > 1 + 1e-9:
-            raise Wrong(f"per_mode.sum() + off_mode = {per_mode.sum() + off_mode:.3f} > 1: a sample was counted "
+            raise Wrong(f"per_mode.sum() + off_mode = {numbers(per_mode.sum() + off_mode, 1.0, digits=3)[0]} > 1 "
+                        f"(the check allows {tolerance(atol=1e-9)}): a sample was counted "
                         "for more than one mode; count it only for its nearest centre")
         if not np.allclose(per_mode, expected.per_mode, atol=1e-9):
-            raise Wrong(f"with {len(centers)} centres and radius {radius} the shares should be "
-                        f"{np.round(expected.per_mode, 3).tolist()}, got {np.round(per_mode, 3).tolist()}; "
-                        "a sample counts for its nearest centre only if it lies within the radius")
+            yours, right = numbers(per_mode, expected.per_mode, digits=3)
+            raise Wrong(f"with {len(centers)} centres and radius {radius} the shares should be {right}, got "
+                        f"{yours} (the check allows {tolerance(1e-5, 1e-9)}); a sample counts for its nearest "
+                        "centre only if it lies within the radius")
         if not math.isclose(off_mode, expected.off_mode, abs_tol=1e-9):
-            raise Wrong(f"off_mode should be {expected.off_mode:.3f}, got {off_mode:.3f}: "
-                        "it is the share of samples that are not within the radius of their nearest centre")
+            raise not_close("off_mode", off_mode, expected.off_mode, rtol=1e-9, atol=1e-9,
+                            hint=": it is the share of samples that are not within the radius of their nearest centre")
     return "matches utils.gan.mode_coverage on four cases, including overlapping radii and a collapsed sample"
 
 
@@ -296,7 +298,7 @@ def _check_optimal_discriminator(optimal_discriminator) -> str:
             raise Wrong("your result ignores the weights: the data and the generator put different weights "
                         "on the same Gaussians, and that difference is what D* measures")
         worst = int(np.argmax(np.abs(got - expected)))
-        raise Wrong(f"at x = {np.round(x[worst], 3)} D* should be {expected[worst]:.6f}, got {got[worst]:.6f}; "
-                    "D* = p_data / (p_data + p_g) with each p a weighted sum of round Gaussians")
+        raise not_close(f"at x = {np.round(x[worst], 3)} D*", got[worst], expected[worst], rtol=1e-7, atol=1e-10,
+                        hint="D* = p_data / (p_data + p_g) with each p a weighted sum of round Gaussians")
     return ("right on three mixtures you did not see, including a collapsed generator (D* = 1 where it "
             "puts no mass) and two equal mixtures (D* = 1/2)")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, numbers, tolerance
 
 
 def _array(value, what: str, shape: tuple | None = None) -> np.ndarray:
@@ -42,7 +42,8 @@ def _check_leaky_relu(LeakyReLU) -> str:
             if not np.allclose(Y[pos], X[pos]):
                 raise Wrong("for x > 0 the output must be x itself (slope 1); only negative inputs are scaled")
             ratio = np.median(Y[neg] / X[neg])
-            raise Wrong(f"for x < 0 the output should be 0.01 * x; yours is about {ratio:.3g} * x")
+            raise Wrong(f"for x < 0 the output should be 0.01 * x; yours is about {numbers(ratio, 0.01)[0]} * x "
+                        f"(the check allows {tolerance(1e-5, 1e-12)})")
         dY = rng.normal(size=shape)
         X_t = torch.tensor(X, requires_grad=True)
         torch.nn.functional.leaky_relu(X_t, 0.01).backward(torch.tensor(dY))
@@ -55,7 +56,8 @@ def _check_leaky_relu(LeakyReLU) -> str:
                 raise Wrong("backward returns dY unchanged: scale it by 0.01 where the input was negative")
             if np.allclose(dX, np.where(Y > 0, dY, 0.0)):
                 raise Wrong("backward zeroes the gradient for x < 0 (ReLU's rule); LeakyReLU passes 0.01 * dY there")
-            raise Wrong("backward(dY) differs from torch's gradient of leaky_relu(x, 0.01)")
+            raise Wrong(f"backward(dY) differs from torch's gradient of leaky_relu(x, 0.01) by up to "
+                        f"{np.abs(dX - X_t.grad.numpy()).max():.3g} (the check allows {tolerance(1e-5, 1e-12)})")
     layer = LeakyReLU()
     X1, X2 = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
     layer.forward(X1)
@@ -100,13 +102,16 @@ def _check_dense_backward(dense_backward) -> str:
         if np.ravel(db).shape != (m,):
             raise Wrong(f"db must have one entry per output, shape ({m},), got {db.shape}")
         if not np.allclose(dW, X.T @ dZ):
-            raise Wrong("dW is not X.T @ dZ")
+            raise Wrong(f"dW is not X.T @ dZ: it differs by up to {np.abs(dW - X.T @ dZ).max():.3g} "
+                        f"(the check allows {tolerance(1e-5, 1e-8)})")
         if not np.allclose(np.ravel(db), dZ.sum(axis=0)):
             if np.allclose(np.ravel(db), dZ.mean(axis=0)):
                 raise Wrong("db is the mean over the batch; the gradient of a sum is the sum: dZ.sum(axis=0)")
-            raise Wrong("db should be dZ.sum(axis=0)")
+            raise Wrong(f"db should be dZ.sum(axis=0); yours differs by up to "
+                        f"{np.abs(np.ravel(db) - dZ.sum(axis=0)).max():.3g} (the check allows {tolerance(1e-5, 1e-8)})")
         if not np.allclose(dX, dZ @ W.T):
-            raise Wrong("dX should be dZ @ W.T")
+            raise Wrong(f"dX should be dZ @ W.T; yours differs by up to {np.abs(dX - dZ @ W.T).max():.3g} "
+                        f"(the check allows {tolerance(1e-5, 1e-8)})")
     return "dX = dZ W.T, dW = X.T dZ and db = sum of dZ over the batch, for three shapes (batch of 1 included)"
 
 
@@ -134,7 +139,7 @@ def _check_ce_grad(softmax_cross_entropy_grad) -> str:
         if np.allclose(g, (P - T) / K):
             raise Wrong("divide by the batch size N (rows), not the number of classes")
         raise Wrong(f"for logits of shape {(N, K)} the gradient differs from (softmax(logits) - one_hot(y)) / N "
-                    f"by up to {np.abs(g - expected).max():.3g}")
+                    f"by up to {np.abs(g - expected).max():.3g} (the check allows {tolerance(1e-5, 1e-10)})")
     # large logits must not overflow
     big = np.array([[1000.0, 0.0, -1000.0]])
     g = _array(softmax_cross_entropy_grad(big, np.array([1])), "the gradient for large logits", (1, 3))
@@ -224,5 +229,6 @@ def _check_rmsprop(RMSprop) -> str:
         if np.allclose(p, mine, atol=1e-8) and not np.allclose(p, expected, atol=1e-8):
             raise Wrong(hint)
     raise Wrong(f"after 15 steps the first layer's weights differ from torch.optim.RMSprop by up to "
-                f"{np.abs(mine - expected).max():.3g}; check s = alpha*s + (1-alpha)*g**2 and "
+                f"{np.abs(mine - expected).max():.3g} (the check allows {tolerance(1e-5, 1e-10)}); "
+                "check s = alpha*s + (1-alpha)*g**2 and "
                 "theta -= lr * g / (sqrt(s) + eps), with one s per parameter array kept between steps")

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, not_close, numbers, tolerance
 
 
 def _as_array(value, what: str, shape: tuple | None = None) -> np.ndarray:
@@ -144,7 +144,8 @@ def _check_gru_cell(gru_cell) -> str:
             if np.allclose(got, _gru_reference(x, h, p, variant), atol=1e-8):
                 raise Wrong(message)
         raise Wrong(f"for batch {batch}, input {D}, hidden {H} the largest difference from torch.nn.GRUCell "
-                    f"is {np.abs(got - expected).max():.3g}; check the gate order r, z, n and both biases")
+                    f"is {np.abs(got - expected).max():.3g} (the check allows {tolerance(1e-5, 1e-8)}); "
+                    "check the gate order r, z, n and both biases")
     return "equals torch.nn.GRUCell on three shapes (float64)"
 
 
@@ -173,8 +174,8 @@ def _check_clip(clip_by_global_norm) -> str:
             raise Wrong(f"return the norm *before* clipping ({total:.4g}), not after ({max_norm:.4g}): "
                         "it is the number worth logging")
         if not np.isclose(got_norm, total, rtol=1e-9):
-            raise Wrong(f"the global norm is sqrt of the sum of all squared entries of all arrays = {total:.6g}; "
-                        f"you returned {got_norm:.6g}")
+            raise not_close("the global norm", got_norm, total, rtol=1e-9, atol=1e-8,
+                            named="sqrt of the sum of all squared entries of all arrays")
         arrays = {k: _as_array(clipped[k], f"clipped[{k!r}]", original[k].shape) for k in original}
         expected = {k: v * coef for k, v in original.items()}
         if all(np.allclose(arrays[k], expected[k], rtol=1e-9, atol=1e-12) for k in original):
@@ -190,8 +191,10 @@ def _check_clip(clip_by_global_norm) -> str:
         entry = {k: np.clip(v, -max_norm, max_norm) for k, v in original.items()}
         if all(np.allclose(arrays[k], entry[k]) for k in original):
             raise Wrong("np.clip limits each entry (clipping by value); clip by the global norm instead")
+        worst = max(float(np.abs(arrays[k] - expected[k]).max()) for k in original)
         raise Wrong(f"with norm {total:.4g} and max_norm {max_norm} every array should be multiplied by "
-                    f"{coef:.6g}")
+                    f"{coef:.6g}; yours differ from that by up to {worst:.3g} (the check allows "
+                    f"{tolerance(1e-9, 1e-12)})")
     return "clips large gradients to max_norm with one global norm, keeps small ones, returns the norm before"
 
 
@@ -217,5 +220,6 @@ def _check_forget_bias(b) -> str:
     if np.isclose(b, np.log(f99 / (1 - f99)), atol=1e-3):
         raise Wrong("off by one: 100 steps multiply the gradient by f 100 times, so f^100 = 0.5")
     kept = _sigmoid(b) ** 100
-    raise Wrong(f"with b_f = {b:.4g} the forget gate is σ(b_f) = {_sigmoid(b):.5f} and keeps {kept:.3g} of "
-                "the gradient after 100 steps, not 0.5")
+    raise Wrong(f"with b_f = {numbers(b, expected)[0]} the forget gate is σ(b_f) = {numbers(_sigmoid(b), f)[0]} "
+                f"and keeps {numbers(kept, 0.5)[0]} of the gradient after 100 steps, not 0.5 (the check "
+                f"allows b_f {tolerance(1e-5, 1e-3)} from the answer)")

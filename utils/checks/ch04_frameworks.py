@@ -13,7 +13,7 @@ import itertools
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, not_close, numbers, tolerance
 
 
 def _to_numpy(value, what: str) -> np.ndarray:
@@ -132,8 +132,7 @@ def _check_train_step(train_step) -> str:
         if step == 0 and all(torch.equal(a, b) for a, b in zip(before, net.parameters())):
             raise Wrong("the weights did not change: call optimizer.step() after loss.backward()")
         if not np.isclose(got, ref_loss.item(), rtol=1e-5):
-            raise Wrong(f"step {step + 1}: the loss before the step should be {ref_loss.item():.6f}, you "
-                        f"returned {got:.6f}")
+            raise not_close(f"step {step + 1}: the loss before the step", got, ref_loss.item(), rtol=1e-5, atol=1e-8)
         same = all(torch.allclose(a, b, atol=1e-6) for a, b in zip(net.parameters(), reference.parameters()))
         if not same:
             if step == 0:
@@ -178,8 +177,8 @@ def _check_evaluate_accuracy(evaluate_accuracy) -> str:
         raise Wrong("you averaged the per-batch accuracies, but the last batch is smaller: count correct "
                     "predictions and divide by the number of examples")
     if not np.isclose(got, 0.8):
-        raise Wrong(f"the accuracy with dropout switched off is 0.8, you returned {got:.3f}: "
-                    "call net.eval() before predicting (dropout is active in training mode)")
+        raise not_close("the accuracy with dropout switched off", got, 0.8, rtol=1e-5, atol=1e-8,
+                        hint=": call net.eval() before predicting (dropout is active in training mode)")
     if any(grad_seen):
         raise Wrong("the forward passes built a graph: wrap the evaluation loop in torch.no_grad()")
     if not net.training:
@@ -302,8 +301,9 @@ def _check_batch_recorder(BatchLossRecorder) -> str:
         raise Wrong(f"store the numbers logs['loss'], not {type(losses[0]).__name__} objects")
     epoch_losses = history.history["loss"]
     if not np.allclose([values[2], values[5]], epoch_losses, rtol=1e-5):
-        raise Wrong("the last batch loss of each epoch should equal the epoch's loss in history: "
-                    "store logs['loss']")
+        yours, history_losses = numbers([values[2], values[5]], epoch_losses)
+        raise Wrong(f"the last batch loss of each epoch should equal the epoch's loss in history ({history_losses}, "
+                    f"yours {yours}; the check allows {tolerance(1e-5, 1e-8)}): store logs['loss']")
     model.fit(X, y, batch_size=8, epochs=1, shuffle=False, verbose=0, callbacks=[recorder])
     if len(recorder.losses) != 3:
         raise Wrong(f"a second fit of one epoch should start a new list of 3 losses, found {len(recorder.losses)}: "
@@ -339,8 +339,7 @@ def _check_gradient_at(gradient_at) -> str:
             raise Wrong(f"for f = {name} your gradient is only approximately right: finite differences, or "
                         "float32? Keep x in float64 (tf.constant(x)) and use tf.GradientTape")
         if not exact:
-            raise Wrong(f"for f = {name} at x = {x.tolist()} the gradient is {expected.tolist()}, "
-                        f"you returned {np.round(got, 6).tolist()}")
+            raise not_close(f"for f = {name} at x = {x.tolist()} the gradient", got, expected, rtol=1e-12, atol=1e-12)
     return "exact gradients of three functions at four points"
 
 
@@ -362,7 +361,7 @@ def _check_make_layer(make_layer) -> str:
             raise Wrong("the ReLU is missing: tf.nn.relu(x @ W + b)")
         if not np.allclose(out, expected, atol=1e-5):
             raise Wrong(f"for a batch of {n} the output should be relu(x @ W + b); yours differs by up to "
-                        f"{np.abs(out - expected).max():.3g}")
+                        f"{np.abs(out - expected).max():.3g} (the check allows {tolerance(1e-5, 1e-5)})")
     traces = layer.experimental_get_tracing_count()
     if traces > 1:
         raise Wrong(f"the function traced {traces} times for batch sizes 1, 4 and 9: give tf.function an "
@@ -507,7 +506,8 @@ def _check_copy_torch_to_keras(copy_torch_to_keras) -> str:
         if not np.allclose(got, expected, atol=1e-5):
             diff = np.abs(got - expected).max()
             raise Wrong(f"for a {len(units)}-layer MLP the Keras model's outputs differ from PyTorch's by up to "
-                        f"{diff:.3g}: copy every nn.Linear, in order, as [weight.T, bias]")
+                        f"{diff:.3g} (the check allows {tolerance(1e-5, 1e-5)}): copy every nn.Linear, in order, "
+                        "as [weight.T, bias]")
     return "a 2-layer and a 3-layer MLP (square layers included) compute identical outputs after the copy"
 
 
@@ -532,9 +532,9 @@ def _check_fit_step_cost(fit_step_cost) -> str:
         if np.isclose(got_a, expected[1], rtol=1e-3) and np.isclose(got_c, expected[0], rtol=1e-3):
             raise Wrong("a and c are swapped: return (seconds per step, seconds per example)")
         if not np.isclose(got_a, expected[0], rtol=1e-6):
-            hint = " (use the number of steps, ceil(num_examples / batch_size))" if np.isclose(
+            hint = "use the number of steps, ceil(num_examples / batch_size)" if np.isclose(
                 got_a, expected[0], rtol=0.1) else ""
-            raise Wrong(f"for {label} a should be {expected[0]:.6g} s per step, you returned {got_a:.6g}{hint}")
+            raise not_close(f"for {label} a (seconds per step)", got_a, expected[0], rtol=1e-6, atol=1e-8, hint=hint)
         if not np.isclose(got_c, expected[1], rtol=1e-5):
-            raise Wrong(f"for {label} c should be {expected[1]:.6g} s per example, you returned {got_c:.6g}")
+            raise not_close(f"for {label} c (seconds per example)", got_c, expected[1], rtol=1e-5, atol=1e-8)
     return "recovers a and c exactly from exact timings and matches least squares on noisy ones"

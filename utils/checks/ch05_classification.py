@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, not_close, numbers, tolerance
 
 
 def _tensor(value, what: str, shape: tuple | None = None):
@@ -78,11 +78,13 @@ def _check_precision_recall(precision_recall) -> str:
             raise Wrong("recall divides by the column sums: it should divide by the number of images "
                         "of each TRUE class, the row sums C.sum(axis=1)")
         if not np.allclose(precision, p_ref):
-            raise Wrong(f"precision of class 0 should be {p_ref[0]:.4f} (C[0, 0] / C[:, 0].sum()), "
-                        f"got {precision[0]:.4f}")
+            i = int(np.argmax(np.abs(precision - p_ref) - 1e-5 * np.abs(p_ref)))  # a class that fails
+            raise not_close(f"precision of class {i}", precision[i], p_ref[i], rtol=1e-5, atol=1e-8,
+                            named=f"C[{i}, {i}] / C[:, {i}].sum()")
         if not np.allclose(recall, r_ref):
-            raise Wrong(f"recall of class 0 should be {r_ref[0]:.4f} (C[0, 0] / C[0, :].sum()), "
-                        f"got {recall[0]:.4f}")
+            i = int(np.argmax(np.abs(recall - r_ref) - 1e-5 * np.abs(r_ref)))
+            raise not_close(f"recall of class {i}", recall[i], r_ref[i], rtol=1e-5, atol=1e-8,
+                            named=f"C[{i}, {i}] / C[{i}, :].sum()")
     return "precision (diagonal / column sums) and recall (diagonal / row sums) on two confusion matrices"
 
 
@@ -110,7 +112,8 @@ def _check_shift_images(shift_images) -> str:
             raise Wrong("dx and dy are swapped: dx moves along the last axis (columns, width), "
                         "dy along the second-to-last (rows, height)")
         raise Wrong(f"shift_images(X, {dx}, {dy}) does not match a shift by ({dx}, {dy}) pixels with zeros "
-                    f"coming in (largest difference {(out - expected).abs().max():.3g})")
+                    f"coming in (largest difference {(out - expected).abs().max():.3g}; the check allows "
+                    f"{tolerance(1e-5, 1e-6)})")
     return "seven shifts (positive, negative, zero, both axes) on a 3x2x7x9 batch, zeros at the edges"
 
 
@@ -137,7 +140,9 @@ def _check_tta(tta_probs) -> str:
     if not torch.allclose(sums, torch.ones_like(sums), atol=1e-5):
         if torch.allclose(out.double(), logits.mean(dim=0), atol=1e-6):
             raise Wrong("you averaged logits: apply softmax to each shifted prediction, then average")
-        raise Wrong(f"each row should be a probability distribution summing to 1, got sums like {sums[0]:.4f}")
+        worst = float(sums[int((sums - 1).abs().argmax())])
+        raise Wrong(f"each row should be a probability distribution summing to 1, got sums like "
+                    f"{numbers(worst, 1.0)[0]} (the check allows {tolerance(1e-5, 1e-5)})")
     if torch.allclose(out.double(), logits.mean(dim=0).softmax(dim=-1), atol=1e-6):
         raise Wrong("you took the softmax of the averaged logits: average the PROBABILITIES "
                     "(softmax each shifted prediction first)")
@@ -151,7 +156,8 @@ def _check_tta(tta_probs) -> str:
         raise Wrong("two calls give different answers: call net.eval() first (dropout and batch "
                     "norm act differently in training mode)")
     raise Wrong("the averaged probabilities do not match: shift each copy by whole pixels (dx right, "
-                f"dy down, zeros coming in); largest difference {(out.double() - expected).abs().max():.3g}")
+                f"dy down, zeros coming in); largest difference {(out.double() - expected).abs().max():.3g} "
+                f"(the check allows {tolerance(1e-5, 1e-6)})")
 
 
 def _reference_ig(net, x, target: int, steps: int, alphas=None):
@@ -192,9 +198,11 @@ def _check_integrated_gradients(integrated_gradients) -> str:
                         "(k + 1/2) / m · x along the path from black to x")
         with torch.no_grad():
             gap = (net(x.unsqueeze(0))[0, target] - net(torch.zeros_like(x).unsqueeze(0))[0, target]).item()
-        raise Wrong(f"the attributions for class {target} with steps={steps} do not match: they sum to "
-                    f"{out.sum():.4f}, while s_c(x) - s_c(0) = {gap:.4f} (the logit, not the probability) "
-                    f"and the exact midpoint sum gives {expected.sum():.4f}")
+        yours, midpoint = numbers(out.sum().item(), expected.sum().item())
+        raise Wrong(f"the attributions for class {target} with steps={steps} do not match (they differ by up "
+                    f"to {(out - expected).abs().max():.3g}; the check allows {tolerance(1e-5, 1e-8)}): they "
+                    f"sum to {yours}, while s_c(x) - s_c(0) = {gap:.4f} (the logit, not the probability) "
+                    f"and the exact midpoint sum gives {midpoint}")
     with torch.no_grad():
         gap = (net(x.unsqueeze(0))[0, 7] - net(torch.zeros_like(x).unsqueeze(0))[0, 7]).item()
     return (f"matches the midpoint rule for two classes and step counts; the attributions sum to "

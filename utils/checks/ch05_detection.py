@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, numbers, tolerance
 
 
 def _reference_iou(a, b) -> float:
@@ -77,11 +77,13 @@ def _check_iou(iou) -> str:
         if np.isclose(got, wp * hp / (ap + bp - wp * hp)):
             raise Wrong(f"iou({a}, {b}) = {got:.4g}: you added 1 to widths and heights (the old PASCAL VOC "
                         "convention); in this course a box's width is simply x2 - x1")
+        yours, right = numbers(got, expected)
+        allows = f"the check allows {tolerance(1e-5, 1e-9)}"
         if name == "boxes far apart (diagonally)" or not 0 <= got <= 1:
-            raise Wrong(f"iou({a}, {b}) = {got:.4g} for {name}, expected {expected:.4g}: when boxes do not "
+            raise Wrong(f"iou({a}, {b}) = {yours} for {name}, expected {right} ({allows}): when boxes do not "
                         "overlap, the width and height of the intersection come out negative (and their "
                         "product positive); clip each to 0 first")
-        raise Wrong(f"iou({a}, {b}) = {got:.4g} for {name}; expected {expected:.4g}")
+        raise Wrong(f"iou({a}, {b}) = {yours} for {name}; expected {right} ({allows})")
     return "seven pairs: overlap, containment, identity, touching, disjoint, a cross and fractional boxes"
 
 
@@ -193,12 +195,12 @@ def _check_ap_101(average_precision_101) -> str:
     ]
     k = int(np.flatnonzero(~np.isclose(got, [_ap_at_levels(f, n, linspace) for f, n, _ in cases], atol=1e-9))[0])
     flags, num_objects, name = cases[k]
-    where = (f"for {name} ({flags}, {num_objects} objects) you return {got[k]:.4g}, "
-             f"expected {_ap_at_levels(flags, num_objects, linspace):.4g}")
+    yours, right = numbers(got[k], _ap_at_levels(flags, num_objects, linspace))
+    where = f"for {name} ({flags}, {num_objects} objects) you return {yours}, expected {right}"
     for fn, message in diagnoses:
         if same(fn):
             raise Wrong(f"{where}: {message}")
-    raise Wrong(where)
+    raise Wrong(f"{where} (the check allows {tolerance(1e-5, 1e-9)})")
 
 
 @exercise("5.2.4", "NMS per class")

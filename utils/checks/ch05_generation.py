@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, not_close, numbers, tolerance
 
 
 def _number(value, what: str) -> float:
@@ -48,7 +48,7 @@ def _check_psnr_of_noise(psnr_of_noise) -> str:
             raise Wrong("decibels use the base-10 logarithm (math.log10), not the natural log")
         if math.isclose(got, -expected, abs_tol=1e-6):
             raise Wrong("the sign is flipped: PSNR = 10 log10(MAX² / MSE), signal over noise")
-        raise Wrong(f"psnr_of_noise({sigma}, max_value={max_value}) should be {expected:.4f} dB, got {got:.4f}")
+        raise not_close(f"psnr_of_noise({sigma}, max_value={max_value}) in dB", got, expected, atol=1e-6)
     return "20 log10(MAX / sigma) for five (sigma, MAX) pairs, including 8-bit images"
 
 
@@ -121,8 +121,8 @@ def _check_discriminator_loss(discriminator_loss) -> str:
             if any(math.isclose(value, u.item(), rel_tol=1e-5) for u in unconditional_fake):
                 raise Wrong("the fakes were judged with different labels: generate them with G(z, labels) and "
                             "judge them with D(fake, labels), the same labels as the real images")
-            raise Wrong(f"for a test batch the loss should be {expected.item():.6f}, got {value:.6f}: "
-                        "mean BCE with logits of D(real, labels) vs 1 plus D(G(z, labels), labels) vs 0")
+            raise not_close("for a test batch the loss", value, expected.item(), rtol=1e-5, atol=1e-7,
+                            hint=": mean BCE with logits of D(real, labels) vs 1 plus D(G(z, labels), labels) vs 0")
         G.zero_grad(set_to_none=True)
         D.zero_grad(set_to_none=True)
         loss.backward()
@@ -164,9 +164,11 @@ def _check_nearest_distance(nearest_distance) -> str:
             raise Wrong("you returned the index of the nearest image; return its distance")
         if abs(got[0]) > 1e-6:
             raise Wrong(f"sample 0 is an exact copy of reference image 3, so its distance must be 0, "
-                        f"got {got[0]:.4g}")
-        raise Wrong(f"distances differ from the Euclidean distance to the nearest reference image: "
-                    f"expected {np.round(expected[:3], 4).tolist()}..., got {np.round(got[:3], 4).tolist()}...")
+                        f"got {got[0]:.4g} (the check allows {tolerance(atol=1e-6)})")
+        i = int(np.argmax(np.abs(got - expected)))
+        yours, right = numbers(got[i], expected[i])
+        raise Wrong(f"distances differ from the Euclidean distance to the nearest reference image: for sample "
+                    f"{i} expected {right}, got {yours} (the check allows {tolerance(1e-5, 1e-6)})")
     return "Euclidean distance to the nearest reference image, for each sample (an exact copy gives 0)"
 
 
@@ -204,13 +206,14 @@ def _check_slerp(slerp) -> str:
                         "sin((1 - t) Ω) / sin Ω · z0 + sin(t Ω) / sin Ω · z1")
         if torch.allclose(out, _slerp_reference(z0, z1, 1 - t), atol=1e-6):
             raise Wrong("t runs the wrong way: slerp(z0, z1, 0) must be z0 and slerp(z0, z1, 1) must be z1")
-        raise Wrong(f"slerp(z0, z1, {t}) differs from the reference by {(out - expected).abs().max():.3g}; "
-                    "Ω is the angle between z0 and z1: arccos(z0·z1 / (|z0| |z1|))")
+        raise Wrong(f"slerp(z0, z1, {t}) differs from the reference by {(out - expected).abs().max():.3g} (the "
+                    f"check allows {tolerance(1e-5, 1e-6)}); Ω is the angle between z0 and z1: "
+                    "arccos(z0·z1 / (|z0| |z1|))")
     # equal lengths: slerp keeps the length all along the arc
     u0, u1 = z0 / z0.norm() * 4, z1 / z1.norm() * 4
     mid = slerp(u0, u1, 0.5).detach().double()
     if not math.isclose(mid.norm().item(), 4.0, rel_tol=1e-6):
-        raise Wrong(f"for two vectors of length 4 the midpoint should have length 4, got {mid.norm().item():.4f}")
+        raise not_close("for two vectors of length 4 the length of the midpoint", mid.norm().item(), 4.0, rtol=1e-6)
     # (almost) parallel vectors: sin Ω ~ 0, fall back to the straight line without NaN
     par = slerp(z0, 2 * z0, 0.5)
     if not torch.isfinite(par).all() or not torch.allclose(par.double(), 1.5 * z0, atol=1e-5):

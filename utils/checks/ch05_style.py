@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, not_close, tolerance
 
 
 def _as_array(value, what: str) -> np.ndarray:
@@ -57,7 +57,7 @@ def _check_gram(gram) -> str:
             raise Wrong("the reshape mixes channels and positions: reshape(H·W, C) reads the memory in the wrong "
                         "order; use features.reshape(C, H * W), which keeps each channel's map in one row")
         raise Wrong(f"for features of shape {(C, H, W)} the Gram matrix differs from F Fᵀ / (H·W) by up to "
-                    f"{np.max(np.abs(out - expected)):.3g}")
+                    f"{np.max(np.abs(out - expected)):.3g} (the check allows {tolerance(1e-6, 1e-9)})")
     return "equals F Fᵀ / (H·W) for four shapes, including non-square maps and a single channel"
 
 
@@ -105,15 +105,19 @@ def _check_style_loss(style_loss_fn) -> str:
         if np.isclose(out, feature_mse, rtol=1e-6):
             raise Wrong("you compared the feature maps themselves (that is the content loss); the style loss "
                         "compares their Gram matrices")
-        raise Wrong(f"style_loss returned {out:.6g}, expected {expected:.6g} (mean over scales of "
-                    "‖G(x) − G(s)‖²_F / ‖G(s)‖²_F)")
+        raise not_close("style_loss", out, expected, rtol=1e-6, atol=1e-8,
+                        named="the mean over scales of ‖G(x) − G(s)‖²_F / ‖G(s)‖²_F")
     fx = feats(shapes)
-    if abs(_scalar(style_loss_fn(fx, [f.clone() for f in fx]), "style_loss(x, x)")) > 1e-10:
-        raise Wrong("style_loss(x, x) should be 0 for identical features")
+    same = _scalar(style_loss_fn(fx, [f.clone() for f in fx]), "style_loss(x, x)")
+    if abs(same) > 1e-10:
+        raise Wrong(f"style_loss(x, x) should be 0 for identical features, you returned {same:.3g} "
+                    f"(the check allows {tolerance(atol=1e-10)})")
     moved = [torch.roll(f, shifts=1, dims=-1) for f in fx]  # same statistics, other positions
-    if abs(_scalar(style_loss_fn(moved, fx), "style_loss(moved, x)")) > 1e-10:
+    rolled = _scalar(style_loss_fn(moved, fx), "style_loss(moved, x)")
+    if abs(rolled) > 1e-10:
         raise Wrong("features that are only moved (rolled) to other positions have the same Gram matrices, so "
-                    "the style loss must be 0; yours is not: did you compare the features instead of the Grams?")
+                    f"the style loss must be 0; yours is {rolled:.3g} (the check allows {tolerance(atol=1e-10)}): "
+                    "did you compare the features instead of the Grams?")
     return "matches the mean over scales of the relative squared Gram distance; 0 for identical and for moved features"
 
 
@@ -143,10 +147,12 @@ def _check_tv(tv_loss) -> str:
         if any(np.isclose(out, float((dc**2).mean() + (d**2).mean()), rtol=1e-6) for d in (dy, dx)):
             raise Wrong("one of your differences runs along the colour channels (axis 0); the image is (3, H, W), "
                         "so the spatial axes are 1 and 2")
-        raise Wrong(f"tv_loss returned {out:.6g} for an image of shape {(3, H, W)}, expected {expected:.6g}")
+        raise not_close(f"tv_loss for an image of shape {(3, H, W)}", out, expected, rtol=1e-6, atol=1e-8)
     flat = torch.full((3, 5, 7), 0.3, dtype=torch.float64)
-    if abs(_scalar(tv_loss(flat), "tv_loss(constant image)")) > 1e-12:
-        raise Wrong("a constant image has no variation: tv_loss should be 0 for it")
+    flat_tv = _scalar(tv_loss(flat), "tv_loss(constant image)")
+    if abs(flat_tv) > 1e-12:
+        raise Wrong(f"a constant image has no variation: tv_loss should be 0 for it, you returned {flat_tv:.3g} "
+                    f"(the check allows {tolerance(atol=1e-12)})")
     return "mean squared vertical + horizontal differences, for three image sizes; 0 for a constant image"
 
 

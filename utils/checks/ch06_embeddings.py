@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, not_close, numbers, tolerance
 
 
 def _float(value, what: str) -> float:
@@ -62,12 +62,16 @@ def _check_cosine(cosine) -> str:
             raise Wrong("you divided by only one of the two lengths: divide by |a| |b|")
         if np.isclose(got, a @ b / (a @ a * (b @ b))):
             raise Wrong("you divided by the squared lengths a·a and b·b: the length is the square root")
-        raise Wrong(f"for a = {np.round(a[:3], 3).tolist()}... the cosine is {expected:.6f}, you returned {got:.6f}")
+        raise not_close(f"for a = {np.round(a[:3], 3).tolist()}... the cosine", got, expected, rtol=1e-5, atol=1e-10)
     a, b = rng.normal(size=8), rng.normal(size=8)
-    if not np.isclose(_float(cosine(3.5 * a, 0.2 * b), "cosine(3.5 a, 0.2 b)"), _float(cosine(a, b), "cosine(a, b)")):
-        raise Wrong("the cosine must not change when a vector is scaled: cosine(3.5 a, 0.2 b) == cosine(a, b)")
-    if not np.isclose(_float(cosine(a, -a), "cosine(a, -a)"), -1.0):
-        raise Wrong("opposite vectors must have cosine -1")
+    scaled, plain = _float(cosine(3.5 * a, 0.2 * b), "cosine(3.5 a, 0.2 b)"), _float(cosine(a, b), "cosine(a, b)")
+    if not np.isclose(scaled, plain):
+        scaled_text, plain_text = numbers(scaled, plain)
+        raise Wrong(f"the cosine must not change when a vector is scaled: cosine(3.5 a, 0.2 b) = {scaled_text}, "
+                    f"cosine(a, b) = {plain_text} (the check allows {tolerance(1e-5, 1e-8)})")
+    opposite = _float(cosine(a, -a), "cosine(a, -a)")
+    if not np.isclose(opposite, -1.0):
+        raise not_close("opposite vectors have cosine -1: cosine(a, -a)", opposite, -1.0, rtol=1e-5, atol=1e-8)
     try:
         result = cosine(np.zeros(4), np.ones(4))
     except ValueError:
@@ -108,9 +112,9 @@ def _check_ppmi(ppmi) -> str:
         if np.allclose(out, 0):
             raise Wrong("every cell is 0: log P(w, c) alone is always negative; divide by P(w) P(c) "
                         "inside the log before clipping at 0")
-        i, j = np.argwhere(C > 0)[0]
-        raise Wrong(f"for C = {C.astype(int).tolist()} the PPMI of cell ({i}, {j}) is {expected[i, j]:.4f}, "
-                    f"you returned {out[i, j]:.4f}")
+        i, j = np.unravel_index(int(np.argmax(np.abs(out - expected))), C.shape)  # the cell furthest off
+        raise not_close(f"for C = {C.astype(int).tolist()} the PPMI of cell ({i}, {j})", out[i, j], expected[i, j],
+                        rtol=1e-5, atol=1e-9)
     return "four count matrices (square or not, not symmetric, with zeros): max(0, log P(w,c) / P(w)P(c))"
 
 
@@ -135,14 +139,14 @@ def _check_sgns_loss(sgns_loss) -> str:
         sig = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
         if np.isclose(got, -sig(s_pos) - sig(-s_neg).sum()) or np.isclose(got, sig(s_pos) + sig(-s_neg).sum()):
             raise Wrong("take the logarithm of the sigmoids: the loss is -log σ(...), not σ(...)")
-        raise Wrong(f"for d = {d}, K = {K} the loss is {expected:.6f}, you returned {got:.6f}")
+        raise not_close(f"for d = {d}, K = {K} the loss", got, expected, rtol=1e-8, atol=1e-10)
     v = np.full(4, 15.0)  # a confidently wrong pair: s+ = -900, s- = +900 (np.exp(900) overflows)
     with np.errstate(all="ignore"):
         got = _float(sgns_loss(v, -v, np.tile(v, (2, 1))), "sgns_loss with scores of ±900")
     expected = 3 * 900.0
     if not np.isclose(got, expected, rtol=1e-9):
-        raise Wrong(f"with scores s+ = -900 and s- = +900 the loss is {expected:.0f}, you returned {got!r}: "
-                    "np.exp(900) overflows; compute log σ(x) as -np.logaddexp(0, -x)")
+        raise not_close("with scores s+ = -900 and s- = +900 the loss", got, expected, rtol=1e-9, atol=1e-8,
+                        hint=": np.exp(900) overflows; compute log σ(x) as -np.logaddexp(0, -x)")
     return "three random pairs (K = 1, 5, 3) and scores of ±900 without overflow: -log σ(u·v) - Σ log σ(-u_k·v)"
 
 

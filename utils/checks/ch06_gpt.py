@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, not_close, numbers, tolerance
 
 
 def _array(value, what: str, shape: tuple | None = None, dtype=np.float64) -> np.ndarray:
@@ -80,14 +80,17 @@ def _check_temperature_softmax(temperature_softmax) -> str:
         if np.allclose(out, _softmax(z), atol=1e-10):
             raise Wrong(f"the temperature is ignored: at τ = {t} the result equals the plain softmax")
         raise Wrong(f"at temperature {t} the probabilities differ from exp(z/τ) / Σ exp(z/τ) "
-                    f"(largest difference {np.abs(out - expected).max():.3g})")
+                    f"(largest difference {np.abs(out - expected).max():.3g}; the check allows "
+                    f"{tolerance(1e-5, 1e-10)})")
     with np.errstate(all="ignore"):
         big = _array(temperature_softmax(np.array([1000.0, 999.0, 0.0]), 1.0), "the result for [1000, 999, 0]", (3,))
     if not np.all(np.isfinite(big)):
         raise Wrong("logits [1000, 999, 0] give NaN or inf: exp(1000) overflows; subtract the maximum "
                     "logit before exponentiating (it does not change the result)")
     if not np.allclose(big, _softmax(np.array([1000.0, 999.0, 0.0]))):
-        raise Wrong(f"for logits [1000, 999, 0] expected about [0.731, 0.269, 0], got {np.round(big, 3).tolist()}")
+        yours, right = numbers(big, _softmax(np.array([1000.0, 999.0, 0.0])), digits=3)
+        raise Wrong(f"for logits [1000, 999, 0] expected {right}, got {yours} (the check allows "
+                    f"{tolerance(1e-5, 1e-8)})")
     return "matches softmax(z / τ) for four temperatures, row by row, and stays finite for large logits"
 
 
@@ -114,8 +117,11 @@ def _check_top_k(top_k_probs) -> str:
         if set(np.flatnonzero(out > 0)) != set(order[:k]):
             raise Wrong(f"with k={k} the kept entries should be the {k} largest probabilities")
         if not np.isclose(out.sum(), 1.0):
-            raise Wrong(f"the result sums to {out.sum():.4f}: renormalise the kept probabilities so they sum to 1")
-        raise Wrong(f"the kept entries should keep their proportions: expected {np.round(expected, 4).tolist()}")
+            raise Wrong(f"the result sums to {numbers(out.sum(), 1.0)[0]} (the check allows {tolerance(1e-5, 1e-8)}): "
+                        "renormalise the kept probabilities so they sum to 1")
+        yours, right = numbers(out, expected)
+        raise Wrong(f"the kept entries should keep their proportions: expected {right}, got {yours} "
+                    f"(the check allows {tolerance(1e-5, 1e-12)})")
     return "keeps the k largest probabilities and renormalises, for four (size, k) pairs, input untouched"
 
 
@@ -143,15 +149,17 @@ def _check_top_p(top_p_probs) -> str:
             raise Wrong("the kept entries must be the most likely ones: sort the probabilities in decreasing "
                         "order before accumulating them")
         if mass < p - 1e-12:
-            raise Wrong(f"with p={p} your kept entries have total probability {mass:.3f} < p: include the entry "
-                        "that takes the running total to p or beyond")
+            raise Wrong(f"with p={p} your kept entries have total probability {numbers(mass, p, digits=3)[0]} < p: "
+                        "include the entry that takes the running total to p or beyond")
         if n_kept > n_expected:
             raise Wrong(f"with p={p} you keep {n_kept} entries but {n_expected} already reach p: keep the "
                         "SMALLEST set whose total is at least p")
         if not np.isclose(out.sum(), 1.0):
-            raise Wrong(f"the result sums to {out.sum():.4f}: renormalise the kept probabilities so they sum to 1")
-        raise Wrong(f"for probs {np.round(probs, 3).tolist()} and p={p} expected {np.round(expected, 4).tolist()}, "
-                    f"got {np.round(out, 4).tolist()}")
+            raise Wrong(f"the result sums to {numbers(out.sum(), 1.0)[0]} (the check allows {tolerance(1e-5, 1e-8)}): "
+                        "renormalise the kept probabilities so they sum to 1")
+        yours, right = numbers(out, expected)
+        raise Wrong(f"for probs {np.round(probs, 3).tolist()} and p={p} expected {right}, got {yours} "
+                    f"(the check allows {tolerance(1e-5, 1e-12)})")
     return "keeps the smallest most-likely set reaching p and renormalises, in five cases"
 
 
@@ -172,9 +180,10 @@ def _check_perplexity(perplexity_and_bits) -> str:
         if not math.isclose(ppl, exp_ppl, rel_tol=1e-9):
             if math.isclose(ppl, 2.0**loss, rel_tol=1e-9):
                 raise Wrong("the loss is in nats, so perplexity is e**loss (2**loss is for a loss in bits)")
-            raise Wrong(f"for a loss of {loss:.4g} nats the perplexity is e^{loss:.4g} = {exp_ppl:.4g}, got {ppl:.4g}")
+            raise not_close(f"for a loss of {loss:.4g} nats the perplexity", ppl, exp_ppl, rtol=1e-9,
+                            named=f"e^{loss:.4g}")
         if not math.isclose(bits, exp_bits, rel_tol=1e-9, abs_tol=1e-12):
             if math.isclose(bits, loss * math.log(2), rel_tol=1e-9):
                 raise Wrong("to turn nats into bits divide by ln 2 (1 nat = 1.4427 bits), don't multiply")
-            raise Wrong(f"{loss:.4g} nats are {exp_bits:.4g} bits, got {bits:.4g}")
+            raise not_close(f"{loss:.4g} nats in bits", bits, exp_bits, rtol=1e-9, atol=1e-12)
     return "e^loss and loss / ln 2 for four losses, including the uniform model's ln 84 (perplexity 84)"

@@ -6,7 +6,7 @@ from collections import Counter
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, not_close, numbers, tolerance
 
 
 def _chars(s: str) -> list[str]:
@@ -64,7 +64,7 @@ def _check_rouge1_recall(rouge1_recall) -> str:
         if np.isclose(got, raw / max(len(ref), 1)) or np.isclose(got, raw / max(len(_chars(ref)), 1)):
             raise Wrong(f"for {cand!r} vs {ref!r}: drop punctuation and normalise full-width digits first "
                         "(use S.rouge_tokens on both strings)")
-        raise Wrong(f"rouge1_recall({cand!r}, {ref!r}) should be {expected:.4f}, got {got:.4f}")
+        raise not_close(f"rouge1_recall({cand!r}, {ref!r})", got, expected, rtol=1e-5, atol=1e-9)
     if _number(rouge1_recall("", "慰问信"), "rouge1_recall('', '慰问信')") != 0:
         raise Wrong("an empty candidate covers nothing: its recall must be 0")
     return f"{len(cases)} string pairs, with clipping, punctuation and full-width digits, and an empty candidate"
@@ -191,7 +191,8 @@ def _check_pagerank_step(pagerank_step) -> str:
             raise Wrong("W must be normalised: divide each column by its sum first")
         if np.allclose(got, (1 - d) + d * (W / W.sum(axis=0)) @ r):
             raise Wrong("the teleport term is (1 - d)/n, not 1 - d: the scores must sum to 1")
-        raise Wrong(f"for a {n}x{n} graph with d = {d} the step should give {np.round(expected, 4)}, "
-                    f"got {np.round(got, 4)}")
+        yours, right = numbers(got, expected)
+        raise Wrong(f"for a {n}x{n} graph with d = {d} the step should give {right}, got {yours} "
+                    f"(the check allows {tolerance(1e-5, 1e-10)})")
     return "four random graphs and damping factors: (1 - d)/n + d M r with column-normalised M"
 

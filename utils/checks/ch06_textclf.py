@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, not_close, numbers, tolerance
 
 
 def _reference_macro_f1(C) -> float:
@@ -56,7 +56,7 @@ def _check_macro_f1(macro_f1) -> str:
         if not present.all() and np.isclose(out, expected * k / present.sum()):
             raise Wrong("you averaged only over the classes that occur; the checker asks for F1 = 0 for an "
                         "absent class and the mean over ALL classes (as scikit-learn does with labels=range(k))")
-        raise Wrong(f"for C = {C.tolist()} the macro-F1 is {expected:.4f}, you returned {out:.4f}")
+        raise not_close(f"for C = {C.tolist()} the macro-F1", out, expected, rtol=1e-5, atol=1e-9)
     return "unbalanced 2x2, random 3x3, and a 3x3 with a class that never occurs (F1 = 0, no NaN)"
 
 
@@ -127,8 +127,9 @@ def _check_masked_mean(masked_mean) -> str:
     if torch.allclose(out, (H * mask_off).sum(dim=1) / mask_off.sum(dim=1), atol=1e-6):
         raise Wrong("off by one: the real positions are 0 .. lengths[b] - 1, so the mask is t < lengths[b]")
     b = int(next(r for r in range(4) if not torch.allclose(out[r], expected[r], atol=1e-6)))
+    yours, right = numbers(out[b].tolist(), expected[b].tolist())
     raise Wrong(f"row {b} (length {int(lengths[b])}) should be the mean of H[{b}, :{int(lengths[b])}] = "
-                f"{[round(v, 4) for v in expected[b].tolist()]}, got {[round(v, 4) for v in out[b].tolist()]}")
+                f"{right}, got {yours} (the check allows {tolerance(1e-5, 1e-6)})")
 
 
 @exercise("6.2.4", "count leaked test texts")

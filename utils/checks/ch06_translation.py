@@ -7,7 +7,7 @@ from collections import Counter
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, not_close, numbers, tolerance
 
 _WEEKDAYS_ZH = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 _WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -120,14 +120,15 @@ def _check_brevity_penalty(brevity_penalty) -> str:
         if math.isclose(got, want, rel_tol=1e-9):
             continue
         if c > r:
-            raise Wrong(f"brevity_penalty({c}, {r}) = {got:.4f}: a candidate LONGER than the reference is not "
-                        "penalised (BP = 1, never more); n-gram precision already punishes extra tokens")
+            raise Wrong(f"brevity_penalty({c}, {r}) = {numbers(got, want)[0]} (the check allows {tolerance(1e-9)} "
+                        "from 1): a candidate LONGER than the reference is not penalised (BP = 1, never more); "
+                        "n-gram precision already punishes extra tokens")
         if math.isclose(got, math.exp(1 - c / r), rel_tol=1e-9):
             raise Wrong(f"brevity_penalty({c}, {r}): the ratio is upside down; BP = exp(1 - r/c) with c the "
                         "candidate length and r the reference length")
         if math.isclose(got, c / r, rel_tol=1e-9):
             raise Wrong(f"brevity_penalty({c}, {r}): the penalty is exponential, exp(1 - r/c), not the ratio c/r")
-        raise Wrong(f"brevity_penalty({c}, {r}) should be {want:.6f}, got {got:.6f}")
+        raise not_close(f"brevity_penalty({c}, {r})", got, want, rtol=1e-9)
     got = brevity_penalty(0, 5)
     if not (isinstance(got, (int, float, np.floating)) and got == 0):
         raise Wrong(f"an empty candidate (c = 0) should get BP = 0 (exp(1 - r/c) tends to 0), got {got!r}")
@@ -187,5 +188,7 @@ def _diagnose_context(context, scores, values, mask, want) -> str:
     if np.allclose(context, np.where(mask[None, :], scores, 0) @ values, atol=1e-9) or \
             np.allclose(context, scores @ values, atol=1e-9):
         return "the scores were used as weights directly; turn them into probabilities with a softmax first"
-    return (f"wrong context vectors: for the first query expected {np.round(want[0], 4)}, "
-            f"got {np.round(context[0], 4)}")
+    q = int(np.argmax(np.abs(context - want).max(axis=1)))  # the query furthest off
+    yours, right = numbers(context[q], want[q])
+    return (f"wrong context vectors: for query {q} expected {right}, got {yours} "
+            f"(the check allows {tolerance(1e-5, 1e-9)})")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, not_close, numbers, tolerance
 
 
 def _number(value, what: str) -> float:
@@ -54,8 +54,8 @@ def _check_cosine_corated(cosine_corated) -> str:
             if np.isclose(got, full, atol=1e-9):
                 raise Wrong("the norms must use only the co-rated positions too: you used each vector's "
                             "full length (missing as 0), which is the chapter's version, not this one")
-            raise Wrong(f"for a={np.asarray(a).tolist()} and b={np.asarray(b).tolist()} the co-rated cosine is "
-                        f"{expected:.4f}, you returned {got:.4f}")
+            raise not_close(f"for a={np.asarray(a).tolist()} and b={np.asarray(b).tolist()} the co-rated cosine",
+                            got, expected, rtol=1e-5, atol=1e-9)
     try:
         none = cosine_corated(np.array([1.0, nan, 3.0]), np.array([nan, 2.0, nan]))
     except (ValueError, ZeroDivisionError, FloatingPointError) as err:
@@ -119,9 +119,11 @@ def _check_user_based(predict_user_based) -> str:
         for value, message in mistakes:
             if np.isclose(got, value, atol=1e-9):
                 raise Wrong(message)
+        yours, right = numbers(got, expected)
         raise Wrong(f"for a hidden {R.shape[0]}×{R.shape[1]} matrix with {len(neighbours)} neighbours: expected "
-                    f"{expected:.4f}, got {got:.4f}. Compute the user's mean, each neighbour's mean, their deviations "
-                    "on the item, and the similarity-weighted average of those deviations")
+                    f"{right}, got {yours} (the check allows {tolerance(1e-5, 1e-9)}). Compute the user's mean, "
+                    "each neighbour's mean, their deviations on the item, and the similarity-weighted average "
+                    "of those deviations")
     return "mean-centred user-based predictions right on three hidden rating matrices"
 
 
@@ -164,7 +166,9 @@ def _check_precision_recall(precision_recall_at_k) -> str:
         for (p_wrong, r_wrong), message in mistakes:
             if np.isclose(p, p_wrong) and np.isclose(r, r_wrong):
                 raise Wrong(message)
-        raise Wrong(f"{where} expected (precision, recall) = ({p_ref:.4f}, {r_ref:.4f}), got ({p:.4f}, {r:.4f})")
+        (p_got, p_right), (r_got, r_right) = numbers(p, p_ref), numbers(r, r_ref)
+        raise Wrong(f"{where} expected (precision, recall) = ({p_right}, {r_right}), got ({p_got}, {r_got}) "
+                    f"(the check allows {tolerance(1e-5, 1e-8)})")
     return f"matches precision@k and recall@k (as in utils.recsys) on {len(cases)} lists"
 
 
@@ -193,5 +197,5 @@ def _check_coverage(catalogue_coverage) -> str:
                         f"recommendations ({where})")
         if np.isclose(got, lists.shape[1] / num_items):
             raise Wrong(f"coverage is measured over all users' lists together, not per list ({where})")
-        raise Wrong(f"{where} the coverage is {expected:.4f}, you returned {got:.4f}")
+        raise not_close(f"{where} the coverage", got, expected, rtol=1e-5, atol=1e-8)
     return f"matches the share of distinct recommended items on {len(cases)} sets of lists"

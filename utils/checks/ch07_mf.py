@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, not_close, numbers, tolerance
 
 
 def _float(value, what: str) -> float:
@@ -53,8 +53,9 @@ def _check_predict_rating(predict_rating) -> str:
         if np.isclose(got, mu + b_u + b_i + np.sum(p_u) * np.sum(q_i), atol=1e-9) or \
                 np.isclose(got, mu + b_u + b_i + np.sum(p_u + q_i), atol=1e-9):
             raise Wrong("the factor term is the dot product Σ_f p_uf q_if (element-wise product, then sum)")
+        yours, right = numbers(got, expected)
         raise Wrong(f"for μ = 3.5, b_u = {b_u:.3f}, b_i = {b_i:.3f} and k = {k} factors you returned "
-                    f"{got:.4f}, expected {expected:.4f}")
+                    f"{yours}, expected {right} (the check allows {tolerance(1e-5, 1e-9)})")
     return "μ + b_u + b_i + p_u·q_i matches for k = 1, 3 and 8 factors"
 
 
@@ -105,8 +106,10 @@ def _check_sgd_step(sgd_step) -> str:
             if all(np.allclose(g, x, atol=1e-10) for g, x in zip(got, no_reg)):
                 raise Wrong("the regularisation is missing: each gradient has a + 2λθ term")
             wrong = [n for n, g, x in zip(names, got, expected) if not np.allclose(g, x, atol=1e-10)]
+            off = max(float(np.max(np.abs(np.asarray(g) - x))) for g, x in zip(got, expected))
             raise Wrong(f"the new {', '.join(wrong)} differ from one gradient step on ℓ "
-                        f"(r = {r:g}, lr = {lr}, λ = {lam}); check their gradients")
+                        f"(r = {r:g}, lr = {lr}, λ = {lam}) by up to {off:.3g} (the check allows "
+                        f"{tolerance(1e-5, 1e-10)}); check their gradients")
     return "six random updates match θ − lr ∂ℓ/∂θ, with every gradient taken at the old values"
 
 
@@ -136,8 +139,8 @@ def _check_bpr_triple(bpr_triple_loss) -> str:
             raise Wrong("the item biases are missing: x̂_ui = p_u·q_i + b_i")
         if np.isclose(got, 1 / (1 + np.exp(-x)), atol=1e-9) or np.isclose(got, 1 / (1 + np.exp(x)), atol=1e-9):
             raise Wrong("you returned a sigmoid, not the negative log of one")
-        raise Wrong(f"for a score difference x̂_ui − x̂_uj = {x:.4f} the loss is −log σ({x:.4f}) = "
-                    f"{expected:.6f}, you returned {got:.6f}")
+        raise not_close(f"for a score difference x̂_ui − x̂_uj = {x:.4f} the loss", got, expected, rtol=1e-5,
+                        atol=1e-9, named=f"−log σ({x:.4f})")
     p_u, q = np.array([1.0, 0.0]), np.array([0.0, 1.0])
     for b_i, b_j in ((-800.0, 0.0), (60.0, 0.0)):
         with np.errstate(all="ignore"):
@@ -147,8 +150,8 @@ def _check_bpr_triple(bpr_triple_loss) -> str:
             raise Wrong(f"with x̂_ui − x̂_uj = {b_i - b_j:g} your loss is {got}: compute −log σ(x) as "
                         "np.logaddexp(0, −x), which never overflows")
         if not np.isclose(got, expected, rtol=1e-9, atol=1e-12):
-            raise Wrong(f"with x̂_ui − x̂_uj = {b_i - b_j:g} the loss is {expected:.6g}, you returned {got:.6g} "
-                        "(precision lost: use np.logaddexp(0, −x))")
+            raise not_close(f"with x̂_ui − x̂_uj = {b_i - b_j:g} the loss", got, expected, rtol=1e-9, atol=1e-12,
+                            hint="precision was lost: use np.logaddexp(0, −x)")
     return "matches −log σ(x̂_ui − x̂_uj) on five triples, and stays exact at differences of −800 and +60"
 
 
@@ -190,7 +193,7 @@ def _check_ndcg(ndcg_at_k) -> str:
                         "hits, not all of them")
         if np.isclose(got, variant(depth=len(ranked)), atol=1e-9):
             raise Wrong(f"{where}: only the first k = {k} recommendations count")
-        raise Wrong(f"{where}: NDCG@k = {expected:.4f}, you returned {got:.4f}")
+        raise not_close(f"{where}: NDCG@k", got, expected, rtol=1e-5, atol=1e-9)
     if _float(ndcg_at_k([1, 2, 3], set(), 3), "ndcg_at_k with nothing relevant") != 0.0:
         raise Wrong("with no relevant item the NDCG should be 0.0")
     return "ten lists match utils.recsys.precision_recall_ndcg, including k < |relevant| and no hits"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, tolerance
 
 
 def _ridge(Q, t, reg):
@@ -26,7 +26,8 @@ def _check_fold_in(fold_in_solve) -> str:
         if np.allclose(got, _ridge(Q, t, 2 * reg), atol=1e-9) or np.allclose(got, _ridge(Q, t, reg / 2), atol=1e-9):
             raise Wrong("the ridge term is off by a factor 2: solve (QᵀQ + reg·I) p = Qᵀt")
         raise Wrong(f"for {n} ratings and k = {k} factors your vector differs from the solution of "
-                    f"(QᵀQ + reg·I) p = Qᵀt by up to {np.abs(got - expected).max():.3g}")
+                    f"(QᵀQ + reg·I) p = Qᵀt by up to {np.abs(got - expected).max():.3g} (the check allows "
+                    f"{tolerance(1e-5, 1e-9)})")
     return "(QᵀQ + λI) p = Qᵀt solved correctly, also with fewer ratings than factors"
 
 
@@ -136,5 +137,6 @@ def _check_implicit(implicit_fold_in) -> str:
         if np.allclose(got, np.linalg.solve(Y.T @ Y + reg * np.eye(k), (1 + alpha) * Yi.sum(0)), atol=1e-9):
             raise Wrong("the confidences are missing on the left: add alpha·Σ y_i y_iᵀ over the consumed films to YᵀY + reg·I")
         raise Wrong(f"for {n} consumed films of {num_items} (k = {k}) your vector differs from the solution of "
-                    f"(YᵀY + alpha·Σ y_i y_iᵀ + reg·I) x = (1 + alpha) Σ y_i by up to {np.abs(got - expected).max():.3g}")
+                    f"(YᵀY + alpha·Σ y_i y_iᵀ + reg·I) x = (1 + alpha) Σ y_i by up to {np.abs(got - expected).max():.3g} "
+                    f"(the check allows {tolerance(1e-5, 1e-9)})")
     return "(YᵀY + α Σ yᵢyᵢᵀ + λI) x = (1 + α) Σ yᵢ, on three hidden item-factor matrices"
