@@ -17,7 +17,7 @@ export KERAS_HOME := $(CURDIR)/build/keras
 TEST_WORKERS ?= 2
 TEST_THREADS ?= 1
 
-.PHONY: setup lab updates test test-fast book book-check lab-check benchmark bench-layers doctor clean help
+.PHONY: setup lab updates test test-fast book book-check lab-check benchmark bench-layers doctor clean help figures
 
 help:
 	@echo "make lab        set up if needed, then open JupyterLab on the table of contents (prints its link)"
@@ -29,6 +29,7 @@ help:
 	@echo "make lab-check  open a chapter in JupyterLab in headless Chromium, run it, move a slider"
 	@echo "make benchmark  execute every notebook serially; write build/benchmark.md"
 	@echo "make bench-layers  time the NumPy layers of chapter 3 against PyTorch"
+	@echo "make figures    redraw figures/ (the course map) from the chapters"
 	@echo "make setup      create .venv and install the pinned packages (the other targets do it when needed)"
 	@echo "make doctor     check the setup (Python, packages, torch build, JupyterLab, MathJax, Chromium, disk)"
 	@echo "make clean      remove build outputs (keeps .venv and my_work/)"
@@ -101,6 +102,9 @@ lab-check: setup
 book-check: setup
 	bash tools/install_browser.sh
 	$(BIN)/python -m pytest -p no:cacheprovider tests/browser/test_book.py -v
+
+figures: setup
+	$(BIN)/python tools/make_figures.py
 
 bench-layers: setup
 	$(BIN)/python tools/bench_layers.py

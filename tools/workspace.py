@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COURSE_DIRS = ("chapters", "solutions")
+COURSE_DIRS = ("chapters", "solutions", "figures")  # figures: the images the chapters embed
 SKIP_PARTS = {"_build", ".ipynb_checkpoints", "__pycache__"}
 UPDATE_SUFFIX = ".course-update"
 JUPYTEXT_CONFIG = """\
