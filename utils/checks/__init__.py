@@ -133,15 +133,17 @@ def tolerance(rtol: float = 0.0, atol: float = 0.0) -> str:
 
     ``tolerance(rtol=1e-6)`` is "a relative difference of 1e-06", ``tolerance(atol=1e-9)``
     "an absolute difference of 1e-09", ``tolerance(0.01)`` "a relative difference of 1%";
-    with both, as in ``np.isclose``, "a relative difference of 1e-05 plus an absolute
-    difference of 1e-08". With neither the values must be equal: "no difference".
+    with both, "a relative difference of 1e-05, or an absolute one of 1e-08 near zero": true
+    of ``np.isclose`` (which adds the two) and of ``math.isclose`` (which takes the larger)
+    alike, to within a factor of 2. With neither the values must be equal: "no difference".
     """
-    parts = []
+    if rtol and atol:
+        return f"a relative difference of {_amount(rtol, True)}, or an absolute one of {_amount(atol, False)} near zero"
     if rtol:
-        parts.append(f"a relative difference of {_amount(rtol, True)}")
+        return f"a relative difference of {_amount(rtol, True)}"
     if atol:
-        parts.append(f"an absolute difference of {_amount(atol, False)}")
-    return " plus ".join(parts) if parts else "no difference"
+        return f"an absolute difference of {_amount(atol, False)}"
+    return "no difference"
 
 
 def not_close(what: str, got, expected, *, rtol: float = 0.0, atol: float = 0.0, hint: str = "",
