@@ -28,6 +28,8 @@ help:
 	@echo "make book-check open every page of the built book in headless Chromium"
 	@echo "make lab-check  open a chapter in JupyterLab in headless Chromium, run it, move a slider"
 	@echo "make benchmark  execute every notebook serially; write build/benchmark.md"
+	@echo "make slides     one offline reveal.js deck per section into build/slides/ (figures from make test's cache)"
+	@echo "make grade SUBMISSIONS=<folder>  grade a class's notebooks (one folder per student) into build/grades/"
 	@echo "make bench-layers  time the NumPy layers of chapter 3 against PyTorch"
 	@echo "make figures    redraw figures/ (the course map) from the chapters"
 	@echo "make setup      create .venv and install the pinned packages (the other targets do it when needed)"
@@ -111,6 +113,17 @@ bench-layers: setup
 
 benchmark: setup
 	$(BIN)/python tools/benchmark.py
+
+# Slides for teachers: one reveal.js deck per section, from the notebooks; works from a USB stick.
+.PHONY: slides grade
+slides: setup
+	$(BIN)/python tools/slides.py
+
+# Grade a class: SUBMISSIONS=<folder with one folder per student>; GRADES=<output folder>.
+GRADES ?= build/grades
+grade: setup
+	@test -n "$(SUBMISSIONS)" || { echo "grade: say which folder: make grade SUBMISSIONS=<folder with one folder per student>"; exit 2; }
+	OMP_NUM_THREADS=1 $(BIN)/python tools/grade.py "$(SUBMISSIONS)" --out "$(GRADES)" $(GRADE_ARGS)
 
 doctor:
 	@$(PYTHON) tools/doctor.py || echo "doctor: fix the FAIL lines above (each says how), then run make doctor again"
