@@ -168,3 +168,22 @@ def test_cost_cutoff_matches_brute_force():
         t, c = fin.cost_cutoff(y, p, 3.0, 1.0)
         costs = {u: fin.expected_cost(y, p, u, 3.0, 1.0) for u in np.r_[np.unique(p), np.inf]}
         assert c == pytest.approx(min(costs.values())) and costs[t] == pytest.approx(c)
+
+
+def test_erlang_c_matches_the_factorial_formula():
+    from math import exp, factorial
+
+    def service_level(n, load, aht, answer=20.0):
+        head = sum(load ** k / factorial(k) for k in range(n))
+        tail = load ** n / factorial(n) * n / (n - load)
+        return 1 - tail / (head + tail) * exp(-(n - load) * answer / aht)
+
+    for calls, aht in ((100, 180), (37, 300), (250, 120), (5, 240)):
+        n = int(fin.erlang_c_agents([calls], aht)[0])
+        load = calls * aht / 1800
+        assert service_level(n, load, aht) >= 0.8
+        assert n - 1 <= load or service_level(n - 1, load, aht) < 0.8  # the smallest such number
+    assert fin.erlang_c_agents([100], 180)[0] == 14  # 10 Erlangs, 80 % in 20 s
+    assert fin.erlang_c_agents([0], 180)[0] == 0
+    with pytest.raises(ValueError):
+        fin.erlang_c_agents([-1], 180)

@@ -208,3 +208,35 @@ def mae(y_true, y_pred) -> float:
     if a.shape != b.shape or a.size == 0:
         raise ValueError(f"y_true and y_pred must have the same non-empty shape, got {a.shape} and {b.shape}")
     return float(np.mean(np.abs(a - b)))
+
+
+def erlang_c_agents(calls, aht_s: float, interval_s: float = 1800.0, target: float = 0.8,
+                    answer_s: float = 20.0, max_agents: int = 10_000) -> np.ndarray:
+    """Agents needed so that a share ``target`` of calls is answered within ``answer_s`` seconds
+    (the Erlang C queue: Poisson arrivals, exponential handling times of mean ``aht_s``).
+
+    ``calls``: calls expected in each interval of ``interval_s`` seconds (any shape).
+    The waiting probability is computed with the Erlang B recursion, which is stable for
+    hundreds of agents (the factorials of the textbook formula overflow).
+    """
+    calls = np.asarray(calls, dtype=np.float64)
+    if np.any(calls < 0) or not np.all(np.isfinite(calls)):
+        raise ValueError("calls must be finite and non-negative")
+    if aht_s <= 0 or interval_s <= 0 or not 0 < target < 1:
+        raise ValueError("aht_s and interval_s must be positive and target in (0, 1)")
+    out = np.zeros(calls.shape, dtype=np.int64)
+    for index, n_calls in np.ndenumerate(calls):
+        load = n_calls * aht_s / interval_s  # offered traffic in Erlangs
+        if load == 0:
+            continue
+        b, n = 1.0, 0  # Erlang B with 0 agents
+        while n < max_agents:
+            n += 1
+            b = load * b / (n + load * b)
+            if n <= load:
+                continue  # the queue grows without bound
+            c = n * b / (n - load * (1 - b))  # Erlang C: P(a call waits)
+            if 1 - c * np.exp(-(n - load) * answer_s / aht_s) >= target:
+                break
+        out[index] = n
+    return out
