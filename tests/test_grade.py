@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import csv
 import importlib.util
+import json
 import re
 import sqlite3
 import sys
@@ -280,3 +281,24 @@ def test_student_version_holds_only_stubs(section):
                                           f"({name}): a solution in the student version?"
                 checked[ex_id] = name
     assert set(checked) == {i for i, _ in section.exercises}, (checked, section.exercises)
+
+
+# --- the teacher's guide quotes the measured run times, and links sections that exist -------
+
+def test_teachers_guide_run_times_are_the_measured_ones():
+    guide = ROOT / "chapters" / "classroom" / "teachers_guide.md"
+    measured = json.loads((ROOT / "chapters" / "run_times.json").read_text())["seconds"]
+    rows = [line for line in guide.read_text().splitlines() if re.match(r"\| \d+ \| \[", line)]
+    assert len(rows) >= 14, "the semester plan has a row per teaching week"
+    seen = 0
+    for row in rows:
+        cells = row.split(" | ")
+        links = re.findall(r"\]\(\.\./([^)]+\.md)\)", cells[1])
+        times = re.findall(r"([\d.]+) \+ ([\d.]+)", cells[2])
+        assert len(links) == len(times) > 0, row
+        for link, (section, solutions) in zip(links, times):
+            assert (ROOT / "chapters" / link).exists(), link
+            assert float(section) == pytest.approx(measured[f"chapters/{link}"], abs=0.051), link
+            assert float(solutions) == pytest.approx(measured[f"solutions/{link}"], abs=0.051), link
+            seen += 1
+    assert seen >= 26

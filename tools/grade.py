@@ -249,14 +249,21 @@ def static_flags(nb, section: Section) -> list[str]:
 
 # --- the sandbox -------------------------------------------------------------------------
 
-def namespaces_available() -> bool:
+def namespaces_available() -> tuple[bool, bool]:
+    """(Linux namespaces can be made here, the checkout can be remounted read-only in them)."""
     if not shutil.which("unshare"):
-        return False
+        return False, False
+    script = f"mount --bind '{ROOT}' '{ROOT}' && mount -o remount,bind,ro '{ROOT}' && echo read-only"
     try:
+        run = subprocess.run(["unshare", "--user", "--map-root-user", "--net", "--mount", "--pid", "--fork",
+                              "--propagation", "private", "sh", "-c", script], capture_output=True, text=True,
+                             timeout=20)
+        if run.returncode == 0:
+            return True, "read-only" in run.stdout
         return subprocess.run(["unshare", "--user", "--map-root-user", "--net", "--mount", "--pid", "--fork",
-                               "true"], capture_output=True, timeout=20).returncode == 0
+                               "true"], capture_output=True, timeout=20).returncode == 0, False
     except (OSError, subprocess.SubprocessError):
-        return False
+        return False, False
 
 
 @dataclass
@@ -484,15 +491,23 @@ def grade(submissions: Path, out: Path, timeout: int = 300, memory_mb: int = 614
     if out == submissions or out.is_relative_to(submissions):
         raise SystemExit("grade: write the gradebook outside the submissions folder (--out)")
     sections = course_sections()
-    use_ns = namespaces_available() if namespaces is None else namespaces
+    use_ns, read_only = namespaces_available() if namespaces in (None, True) else (False, False)
+    if namespaces and not use_ns:
+        raise SystemExit("grade: Linux user namespaces are not available here (unshare failed); "
+                         "run without --namespaces to grade with the audit hook and resource limits only")
     out.mkdir(parents=True, exist_ok=True)
-    base = Path(tempfile.mkdtemp(prefix="grading-"))  # scratch folders, one per process
-    store = Path(tempfile.mkdtemp(prefix="grading-answers-"))  # the answers, between the two steps
+    # All grading runs (also concurrent `make grade`s) keep their scratch folders under one parent that
+    # learner code may not read, except its own scratch folder.
+    parent = Path(tempfile.gettempdir()).resolve() / "course-grading"
+    parent.mkdir(mode=0o700, exist_ok=True)
+    base = Path(tempfile.mkdtemp(prefix="run-", dir=parent))  # scratch folders, one per process
+    store = Path(tempfile.mkdtemp(prefix="answers-", dir=parent))  # the answers, between the two steps
     hidden = [p for p in (ROOT / "solutions", ROOT / ".git", ROOT / "build", ROOT / "tests", submissions, out, store)
               if p.is_dir()]
-    box = Sandbox(hidden=hidden, noread=[ROOT, base], timeout=timeout, memory_mb=memory_mb,
+    box = Sandbox(hidden=hidden, noread=[ROOT, parent], timeout=timeout, memory_mb=memory_mb,
                   use_namespaces=use_ns)
-    mode = ("Linux namespaces (no network, read-only course, hidden solutions) + audit hook" if use_ns else
+    mode = (f"Linux namespaces (no network, {'read-only course' if read_only else 'course NOT read-only'}, "
+            "hidden solutions) + audit hook" if use_ns else
             "audit hook and resource limits only (no user namespaces here: see the teacher's guide)")
     log(f"grade: {len(students)} students in {submissions}; isolation: {mode}")
     t_start = time.perf_counter()

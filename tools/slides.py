@@ -278,7 +278,7 @@ PAGE = """<!doctype html>
 .reveal .cols {{ display: flex; gap: 1.2em; align-items: flex-start; }}
 .reveal .cols > div {{ flex: 1 1 0; min-width: 0; }}
 .reveal img.figure {{ max-height: 470px; max-width: 100%; margin: 0; }}
-.reveal pre.output {{ font-size: 0.5em; box-shadow: none; width: 100%; }}
+.reveal pre.output {{ font-size: 0.6em; box-shadow: none; width: 100%; }}
 .reveal .note {{ font-size: 0.55em; color: #666; }}
 .reveal .source {{ font-size: 0.5em; color: #666; }}
 </style>
