@@ -446,11 +446,15 @@ def check_student(items: list[Notebook], box: Sandbox, base: Path) -> None:
     nonce = secrets.token_hex(16)
     rc, out, err, seconds, timed_out = box.run([sys.executable, "grade_worker.py", "check", "spec.json"], scratch,
                                                stdin=nonce + "\n", wall=box.timeout + 60)
+    ready = False
     for line in out.splitlines():
         if not line.startswith(nonce + " "):
             continue
         try:
             rec = json.loads(line[len(nonce) + 1:])
+            if "ready" in rec:
+                ready = True
+                continue
             item = todo[int(rec["key"])]
         except (ValueError, KeyError, IndexError, TypeError):
             continue
@@ -458,6 +462,11 @@ def check_student(items: list[Notebook], box: Sandbox, base: Path) -> None:
             item.flags.append(str(rec["error"])[:200])
         elif rec.get("id") in item.ids and rec.get("status") in (PASSED, FAILED, NOT_ATTEMPTED, TAMPERED):
             item.results[rec["id"]] = {"status": rec["status"], "message": str(rec.get("message", ""))[:2000]}
+    if not ready:  # no learner code had run yet: the course's checkers themselves did not import
+        tail = "\n".join((err or out).strip().splitlines()[-5:])
+        raise SystemExit(f"grade: the course's checkers could not be imported in the sandbox (exit {rc}"
+                         f"{', over the time limit' if timed_out else ''}); "
+                         f"fix the course (run `make test-fast`), then grade again:\n{tail}")
     refused = refusals(scratch)
     for item in todo:
         item.flags += [r + " (while checking)" for r in refused]
