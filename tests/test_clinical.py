@@ -91,6 +91,16 @@ def test_kaplan_meier_by_hand():
         C.kaplan_meier([1, 2], [1, 2])
 
 
+def test_kaplan_meier_matches_scipy():
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    time, event = rng.integers(1, 30, 200).astype(float), rng.integers(0, 2, 200)
+    t, s, _ = C.kaplan_meier(time, event)
+    sf = stats.ecdf(stats.CensoredData(uncensored=time[event == 1], right=time[event == 0])).sf
+    assert np.allclose(s, sf.evaluate(t), atol=1e-12)
+
+
 def test_window_level_and_hounsfield():
     assert np.allclose(C.window_level([-200, -160, 40, 240, 500], 40, 400), [0, 0, 0.5, 1, 1])
     with pytest.raises(ValueError, match="width"):
