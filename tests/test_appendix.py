@@ -335,7 +335,7 @@ CITE = re.compile(r"(?<![\w.])([A-Z][\w'\-]+)(?: (?:and|&) [A-Z][\w'\-]+| et al\
 NOT_NAMES = {"January", "February", "March", "April", "May", "June", "July", "August", "September",
              "October", "November", "December", "In", "Since", "By", "From", "Until", "Before",
              "After", "Around", "Of", "To", "The", "And", "Table", "Figure", "Its", "Our", "This",
-             "That", "Their"}
+             "That", "Their", "On"}
 
 
 def bib_entries() -> dict[str, tuple[int, str]]:

@@ -621,11 +621,11 @@ BIB = APPENDIX / "references.bib"
 # "Vaswani et al., 2017", "Koren and Volinsky (2008)", "Kim (2014)", "(Lin 2004)": a capitalised
 # name (not inside a word such as "arXiv 2005.14165"), an optional second name or "et al.", then
 # a year. Month names and sentence words before a year ("In 2014") are not citations.
-CITE = re.compile(r"(?<![\w.])([A-Z][\w'\-]+(?: (?:and|&) [A-Z][\w'\-]+| et al\.)?),? \(?((?:1[89]|20)\d\d)[a-z]?\b")
+CITE = re.compile(r"(?<![\w.])([A-Z][\w'\-]+(?:\s+(?:and|&)\s+[A-Z][\w'\-]+|\s+et\s+al\.)?),?\s+\(?((?:1[89]|20)\d\d)[a-z]?\b")
 NOT_CITATIONS = {"January", "February", "March", "April", "May", "June", "July", "August",
                  "September", "October", "November", "December", "In", "Since", "By", "From",
                  "Until", "Before", "After", "Around", "Of", "To", "The", "And", "Table", "Figure", "Its",
-                 "Our", "This", "That", "Their"}
+                 "Our", "This", "That", "Their", "On"}
 
 
 @dataclass
@@ -643,12 +643,12 @@ def citations(pages: list[Page] | None = None) -> list[Citation]:
     for page in pages if pages is not None else read_pages():
         if page.doc.startswith("appendix/"):
             continue
-        for m in CITE.finditer(page.prose.replace("\n", " ")):
+        for m in CITE.finditer(page.prose):
             name = m.group(1).split()[0].rstrip(",")
             if name in NOT_CITATIONS:
                 continue
             line = page.prose.count("\n", 0, m.start()) + 1
-            found.append(Citation(page, line, name, int(m.group(2)), m.group(0)))
+            found.append(Citation(page, line, name, int(m.group(2)), " ".join(m.group(0).split())))
     return found
 
 
