@@ -104,5 +104,48 @@ WRONG = [
     ("8.2.4", first_season, "FIRST season"),
 ]
 
+
+
+def lexicon_tone(docs, positive, negative):
+    out = []
+    for d in docs:
+        p = sum(w in positive for w in d.split())
+        n = sum(w in negative for w in d.split())
+        out.append((p - n) / (p + n) if p + n else np.nan)
+    return np.array(out)
+
+
+def tone_zero(docs, positive, negative):
+    return np.nan_to_num(lexicon_tone(docs, positive, negative))
+
+
+def tone_distinct(docs, positive, negative):
+    return lexicon_tone([" ".join(set(d.split())) for d in docs], positive, negative)
+
+
+def tone_substring(docs, positive, negative):
+    out = []
+    for d in docs:
+        p, n = sum(d.count(w) for w in positive), sum(d.count(w) for w in negative)
+        out.append((p - n) / (p + n) if p + n else np.nan)
+    return np.array(out)
+
+
+def tone_per_word(docs, positive, negative):
+    out = []
+    for d in docs:
+        p, n = sum(w in positive for w in d.split()), sum(w in negative for w in d.split())
+        out.append((p - n) / len(d.split()) if p + n else np.nan)
+    return np.array(out)
+
+
+REFERENCE["8.2.5"] = lexicon_tone
+WRONG += [
+    ("8.2.5", tone_zero, "should be NaN"),
+    ("8.2.5", tone_distinct, "every occurrence"),
+    ("8.2.5", tone_substring, "whole tokens"),
+    ("8.2.5", tone_per_word, "number of words"),
+]
+
 (test_reference_answer_passes, test_wrong_answer_is_rejected_with_a_reason,
  test_stub_is_not_attempted) = contract_tests(REFERENCE, WRONG)

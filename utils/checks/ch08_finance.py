@@ -1,4 +1,4 @@
-"""Checkers for section 8.2 (finance: KS statistic, expected cost, strategy returns, seasonal naive)."""
+"""Checkers for section 8.2 (finance: KS statistic, expected cost, strategy returns, seasonal naive, lexicon tone)."""
 from __future__ import annotations
 
 import numpy as np
@@ -161,3 +161,44 @@ def _check_snaive(seasonal_naive) -> str:
                         f"use the most recent one, y[-period:] = {y[-period:].tolist()}")
         raise Wrong(f"seasonal_naive(y, {period}, {horizon}) should be {expected.tolist()}, got {got.tolist()}")
     return f"{len(cases)} (period, horizon) pairs, including horizons shorter and longer than a period"
+
+
+# --- 8.2.5 lexicon tone ------------------------------------------------------------------------
+
+@exercise("8.2.5", "lexicon tone of a list of texts")
+def _check_tone(lexicon_tone) -> str:
+    positive, negative = {"gain", "strong", "improved"}, {"loss", "decline", "weak"}
+    docs = ["net loss vs loss a year ago",          # repeated negative word: -1
+            "strong gain despite weak demand",     # 2 positive, 1 negative: 1/3
+            "shr cts vs cts",                      # no lexicon word: NaN
+            "glossy report on a gainful year",     # substrings only: NaN
+            "improved gain gain after loss",       # 3 positive, 1 negative: 0.5
+            "decline"]                             # one word: -1
+    expected = _fin.lexicon_tone(docs, positive, negative)
+    assert np.isnan(expected[2]) and np.isnan(expected[3]) and abs(expected[1] - 1 / 3) < 1e-12
+    got = _array(lexicon_tone(list(docs), set(positive), set(negative)), expected.shape, "lexicon_tone(...)")
+    if np.allclose(got, expected, atol=1e-12, equal_nan=True):
+        return (f"{len(docs)} texts: repeated words, no lexicon word, lexicon words only inside longer words, "
+                "mixed tone")
+    none = np.isnan(expected)
+    if np.allclose(got[~none], expected[~none], atol=1e-12) and np.allclose(got[none], 0.0):
+        raise Wrong("a text without any lexicon word gets tone 0; it should be NaN: no evidence is not "
+                    "neutral evidence (and a 0 would be counted as a label)")
+    sets = [(len({w for w in d.split() if w in positive}), len({w for w in d.split() if w in negative}))
+            for d in docs]
+    with np.errstate(invalid="ignore"):
+        distinct = np.array([(p - n) / (p + n) if p + n else np.nan for p, n in sets])
+    if np.allclose(got, distinct, atol=1e-12, equal_nan=True):
+        raise Wrong(f"for {docs[4]!r} you return {got[4]:.4f}, expected {expected[4]:.4f}: count every "
+                    "occurrence of a word, not each distinct word once")
+    if not np.isnan(got[3]) and np.allclose(got[[0, 1, 4, 5]], expected[[0, 1, 4, 5]], atol=1e-12):
+        raise Wrong(f"for {docs[3]!r} you return {got[3]:.4f}: split the text on whitespace and match whole "
+                    "tokens ('gain' inside 'gainful' is not a hit); the tone should be NaN")
+    lengths = np.array([len(d.split()) for d in docs])
+    if np.allclose(got[[0, 1, 4]], (expected * np.array(
+            [sum(w in positive or w in negative for w in d.split()) for d in docs]) / lengths)[[0, 1, 4]], atol=1e-12):
+        raise Wrong("you divide by the number of words; the tone divides by P + N, the lexicon words only, "
+                    f"so it lies in [-1, 1] (expected {expected[1]:.4f} for {docs[1]!r}, got {got[1]:.4f})")
+    bad = int(np.flatnonzero(~np.isclose(got, expected, atol=1e-12, equal_nan=True))[0])
+    raise Wrong(f"for {docs[bad]!r} the tone should be {expected[bad]:.6f}, got {got[bad]:.6f} "
+                f"(the check allows {tolerance(atol=1e-12)}; NaN when the text has no lexicon word)")
