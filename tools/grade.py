@@ -399,11 +399,11 @@ def run_notebook(nb_obj, item: Notebook, box: Sandbox, base: Path, store: Path) 
         except ValueError:
             status = {}
     if timed_out:
-        item.outcome = f"stopped at the time limit of {box.timeout + 30} s"
+        item.outcome = f"stopped: it ran past the time limit of {box.timeout} s (and 30 s to start)"
     elif status.get("error"):
         error = status["error"]
         if "CellTimeoutError" in error or "timed out" in error.lower():
-            item.outcome = f"stopped: a cell ran longer than the time limit of {box.timeout} s"
+            item.outcome = f"stopped: it ran past the time limit of {box.timeout} s"
         elif "DeadKernel" in error:
             item.outcome = "stopped: the kernel died (over the memory limit of " \
                            f"{box.memory_mb} MB, or it crashed)"
@@ -650,7 +650,8 @@ def main(argv=None) -> int:
     ap.add_argument("submissions", type=Path, help="a folder with one folder per student")
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "grades",
                     help="where the gradebook and feedback go (default build/grades)")
-    ap.add_argument("--timeout", type=int, default=300, help="seconds a cell (and a notebook) may run; default 300")
+    ap.add_argument("--timeout", type=int, default=300,
+                    help="seconds a notebook may run (30 s more to start its kernel); default 300")
     ap.add_argument("--memory-mb", type=int, default=6144, help="address-space limit per process; default 6144")
     ap.add_argument("--no-namespaces", action="store_true", help="do not use Linux namespaces even if available")
     args = ap.parse_args(argv)
