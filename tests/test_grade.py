@@ -302,3 +302,42 @@ def test_teachers_guide_run_times_are_the_measured_ones():
             assert float(solutions) == pytest.approx(measured[f"solutions/{link}"], abs=0.051), link
             seen += 1
     assert seen >= 26
+
+
+def _prerequisites() -> dict[str, set[str]]:
+    """Section -> the sections its **Prerequisites** paragraph requires (links in a sentence that
+    calls them a help, as 1.1 does for 2.1, are optional and left out)."""
+    numbers = {}
+    for path in (ROOT / "chapters").glob("[0-9][0-9]_*/*.md"):
+        m = re.search(r"(?m)^# (\d+\.\d+) ", path.read_text())
+        if m:
+            numbers[path.resolve()] = m.group(1)
+    needs = {}
+    for path, number in numbers.items():
+        m = re.search(r"\*\*Prerequisites\.?\*\*(.*?)(?:\n\n|$)", path.read_text(), re.S)
+        required = set()
+        for sentence in re.split(r"(?<=[.;])\s+", m.group(1) if m else ""):
+            if re.search(r"\bhelps?\b", sentence):
+                continue
+            for link in re.findall(r"\]\(([^)#]+\.md)", sentence):
+                target = (path.parent / link).resolve()
+                if target in numbers:
+                    required.add(numbers[target])
+        needs[number] = required
+    return needs
+
+
+def test_every_track_of_the_guide_respects_the_prerequisites():
+    text = (ROOT / "chapters" / "classroom" / "teachers_guide.md").read_text()
+    math_first = re.findall(r"\[(\d+\.\d+) [^\]]*\]\(\.\./", text.split("## Three tracks")[0])
+    tracks_text = text.split("## Three tracks")[1].split("## Running the course")[0]
+    applications = [n for row in re.findall(r"(?m)^\| \d+(?:–\d+)? \| (.*) \|$", tracks_text)
+                     for n in re.findall(r"\b(\d\.\d)\b", row)]
+    fast = re.findall(r"\b(\d\.\d)\b", tracks_text.split("**Fast track")[1].split("Chapter 9")[0])
+    needs = _prerequisites()
+    for name, order in (("math first", math_first), ("applications first", applications), ("fast track", fast)):
+        assert len(order) == len(set(order)) >= 10, (name, order)
+        for i, section in enumerate(order):
+            missing = needs[section] - set(order[:i])
+            assert not missing, f"{name}: {section} comes before its prerequisites {sorted(missing)}"
+    assert sorted(math_first) == sorted(applications), "both semester tracks cover the same sections"
