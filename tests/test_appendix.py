@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
 APPENDIX = CHAPTERS / "appendix"
 PAGES = [APPENDIX / "index.md", APPENDIX / "tools.md", APPENDIX / "resources.md", APPENDIX / "glossary.md",
-         APPENDIX / "errata.md"]
+         APPENDIX / "errata.md", APPENDIX / "coverage.md"]
 REGENERATE = ".venv/bin/python tools/make_appendix.py"
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 MARK = re.compile(r"\*\*([^*]+?)\*\*\s*[(（]([^()（）]*)[)）]")

@@ -41,6 +41,16 @@ Modules (import what you need, e.g. ``from utils import core, plot``):
   NCF-style model (chapter 7.2).
 - ``utils.realtime``: fold-in updates, per-event co-occurrence, fast top-k and stream replay
   (chapter 7.3).
+- ``utils.qa``: BERT-style masking, cloze questions from headlines, span extraction, SQuAD exact
+  match and F1, BM25 retrieval (chapter 6.6).
+- ``utils.clinical``: screening metrics (ROC, calibration, PPV against prevalence, net benefit),
+  Hounsfield units and windowing, Dice, Kaplan-Meier (chapter 8.1).
+- ``utils.finance``: KS and cost-based cut-offs, scorecard reasons, walk-forward backtests with
+  costs and block bootstrap, seasonal-naive and Erlang C, lexicon tone (chapter 8.2).
+- ``utils.scaling``: scaling-law fits (power law, Chinchilla form) and the compute optimum (chapter 9.1).
+- ``utils.lora``: LoRA from scratch: inject, merge, count parameters and optimizer memory (chapter 9.2).
+- ``utils.distributed``: multi-process launcher, hand-written ring all-reduce, DDP/ZeRO tasks and
+  memory per GPU (chapter 9.3).
 - ``utils.widgets``: interactive figures that also show a static figure.
 - ``utils.checks``: exercise checkers that say what is wrong.
 """
