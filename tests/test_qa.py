@@ -194,6 +194,7 @@ def test_baselines_on_a_toy_cloze():
     person = qa.make_clozes([toy_article()], passage_chars=40)[0]
     assert qa.most_frequent_entity(person) == "李鹏"
     assert qa.context_match(c, 1) == "北京"  # 在 … 考
+    assert qa.context_match(person, 1) == ""  # the blank opens the headline: no left context
     with pytest.raises(ValueError):
         qa.best_sentence_entity(c, unit="char")
 

@@ -461,22 +461,24 @@ def best_sentence_entity(cloze: Cloze, skip_question: bool = True, unit: str = "
 
 
 def context_match(cloze: Cloze, width: int = 2) -> str:
-    """A string-matching reader: the passage text between an exact copy of the ``width``
-    characters left of the blank and the ``width`` characters right of it (at most 12
-    characters apart; either side alone at the start or end of the headline). "" if the
-    headline's context does not occur around any span of the passage."""
+    """A string-matching reader: the shortest passage text (1 to 12 characters) between an
+    exact copy of the ``width`` characters left of the blank and the ``width`` characters
+    right of it. "" when the blank has fewer than ``width`` characters on either side in
+    the headline, or the two contexts do not occur around any span of the passage."""
+    if width < 1:
+        raise ValueError(f"width must be at least 1, got {width}")
     left, right = cloze.left[-width:], cloze.right[:width]
-    if len(left) < width and len(right) < width:
+    if len(left) < width or len(right) < width:
         return ""
-    text = cloze.passage
-    starts = [i + len(left) for i in range(len(text) - len(left) + 1) if text.startswith(left, i)] if left \
-        else list(range(len(text)))
-    for a in starts:
-        for b in range(a + 1, min(len(text), a + 12) + 1):
-            if (right and text.startswith(right, b)) or (not right and b - a >= 2):
-                if right or len(left) == width:
-                    return text[a:b]
-    return ""
+    text, best = cloze.passage, ""
+    i = text.find(left)
+    while i >= 0:
+        a = i + len(left)
+        b = text.find(right, a + 1)
+        if 0 <= b - a <= 12 and (not best or b - a < len(best)):
+            best = text[a:b]
+        i = text.find(left, i + 1)
+    return best
 
 
 # --- retrieval --------------------------------------------------------------------------------
