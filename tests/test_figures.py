@@ -29,6 +29,15 @@ def test_committed_figures_are_what_make_figures_draws():
     assert not orphans, f"figures/ holds files no code in the repo makes: {orphans}"
 
 
+def test_the_figures_do_not_depend_on_the_callers_matplotlib_style():
+    import matplotlib.pyplot as plt
+
+    script = load_script()
+    plain = script.render()
+    with plt.rc_context({"savefig.bbox": "tight", "font.size": 14, "figure.dpi": 50}):
+        assert script.render() == plain
+
+
 def test_the_course_map_shows_every_numbered_section_and_its_prerequisites():
     script = load_script()
     sections = script.sections()

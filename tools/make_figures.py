@@ -118,7 +118,10 @@ def course_map(secs: list[dict]) -> bytes:
 
 
 def render() -> dict[Path, bytes]:
-    return {FIGURES / "course_map.svg": course_map(sections())}
+    # Matplotlib's defaults, whatever style the calling process set (a test worker that ran a
+    # notebook helper may have set savefig.bbox = "tight"): the bytes depend on this code only.
+    with plt.style.context("default"):
+        return {FIGURES / "course_map.svg": course_map(sections())}
 
 
 def main(argv=None) -> int:
