@@ -21,6 +21,8 @@ themselves with :func:`exercise`.
 """
 from __future__ import annotations
 
+import math
+
 import importlib
 import pkgutil
 from dataclasses import dataclass, field, replace
@@ -126,6 +128,17 @@ def _amount(x: float, relative: bool) -> str:
     if relative and 1e-3 <= x < 1:
         return f"{x * 100:g}%"
     return f"{x:g}"
+
+
+def number(value, what: str) -> float:
+    """``value`` as a float, or :class:`Wrong` saying that ``what`` should be a (finite) number."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise Wrong(f"{what} should be a number, got {type(value).__name__}")
+    if not math.isfinite(x):
+        raise Wrong(f"{what} is {x}: it should be a finite number (guard against dividing by zero)")
+    return x
 
 
 def tolerance(rtol: float = 0.0, atol: float = 0.0) -> str:

@@ -7,7 +7,7 @@ from collections import Counter
 
 import numpy as np
 
-from utils.checks import Wrong, exercise, not_close
+from utils.checks import Wrong, exercise, not_close, number
 
 
 def _tokens(s: str) -> list[str]:
@@ -26,13 +26,7 @@ def _f1(prediction: str, gold: str) -> float:
 
 
 def _number(value, what: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise Wrong(f"{what} should be a number, got {type(value).__name__}")
-    if not math.isfinite(x):
-        raise Wrong(f"{what} is {x}: guard against dividing by zero")
-    return x
+    return number(value, what)
 
 
 # --- 6.6 A small BERT and question answering -------------------------------------------------

@@ -6,7 +6,7 @@ from collections import Counter
 
 import numpy as np
 
-from utils.checks import Wrong, exercise, not_close, numbers, tolerance
+from utils.checks import Wrong, exercise, not_close, numbers, tolerance, number
 
 
 def _chars(s: str) -> list[str]:
@@ -19,13 +19,7 @@ def _recall(candidate: str, reference: str) -> float:
 
 
 def _number(value, what: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise Wrong(f"{what} should be a number, got {type(value).__name__}")
-    if not np.isfinite(x):
-        raise Wrong(f"{what} is {x}: guard against dividing by zero")
-    return x
+    return number(value, what)
 
 
 # --- 6.5 Summarization -------------------------------------------------------------------

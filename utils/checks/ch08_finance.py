@@ -4,17 +4,11 @@ from __future__ import annotations
 import numpy as np
 
 from utils import finance as _fin
-from utils.checks import Wrong, exercise, tolerance
+from utils.checks import Wrong, exercise, tolerance, number
 
 
 def _number(value, what: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise Wrong(f"{what} should be a number, got {type(value).__name__}")
-    if not np.isfinite(x):
-        raise Wrong(f"{what} is {x}: it should be a finite number")
-    return x
+    return number(value, what)
 
 
 def _array(value, shape, what: str) -> np.ndarray:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import Wrong, exercise
+from utils.checks import Wrong, exercise, number
 
 
 def _array(value, what: str, shape=None) -> np.ndarray:
@@ -21,13 +21,7 @@ def _array(value, what: str, shape=None) -> np.ndarray:
 def _number(value, what: str) -> float:
     if isinstance(value, (list, tuple)) or np.ndim(value) != 0:
         raise Wrong(f"{what} should be one number, got an array of shape {np.shape(value)}")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise Wrong(f"{what} should be a number, got {type(value).__name__}")
-    if not np.isfinite(x):
-        raise Wrong(f"{what} is {x}: guard against dividing by zero")
-    return x
+    return number(value, what)
 
 
 # --- 8.1.1 window and level ---------------------------------------------------------------------

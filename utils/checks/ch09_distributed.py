@@ -5,17 +5,11 @@ import math
 
 import numpy as np
 
-from utils.checks import Wrong, exercise, not_close
+from utils.checks import Wrong, exercise, not_close, number
 
 
 def _number(value, what: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise Wrong(f"{what} should be a number, got {type(value).__name__}")
-    if not np.isfinite(x):
-        raise Wrong(f"{what} is {x}: guard against dividing by zero")
-    return x
+    return number(value, what)
 
 
 # --- 9.3.1 ring traffic ----------------------------------------------------------------------
