@@ -260,12 +260,34 @@ def test_every_whitepaper_correction_box_is_in_the_errata_in_course_order():
         assert section and link_target(section.group(1)) == doc, f"D.{n} does not link to {doc}"
 
 
+def test_every_correction_box_is_named_and_the_errata_link_to_the_box_itself():
+    """A box's ``:name:`` gives it an id in the built page; its errata entry links there, so a
+    reader lands on the box, beside the code that shows the correction (not only on its heading)."""
+    unnamed, unlinked = [], []
+    errata = (APPENDIX / "errata.md").read_text(encoding="utf-8")
+    for doc in course_pages():
+        for cell in markdown_cells(doc):
+            for m in re.finditer(r"^(`{3,}|:{3,})\{admonition\}\s+Whitepaper correction\s*\n((?:\s*:[\w-]+:.*\n)*)",
+                                 cell, re.M):
+                name = re.search(r":name:\s*(\S+)", m.group(2))
+                if not name:
+                    unnamed.append(doc)
+                elif f'{Path(doc).name}.html#{name.group(1)}"' not in errata:
+                    unlinked.append(f"{doc}#{name.group(1)}")
+    assert not unnamed, (f"correction boxes without a :name: in {sorted(set(unnamed))}: run "
+                         ".venv/bin/python tools/make_appendix.py --name-boxes")
+    assert not unlinked, f"the errata do not link to the boxes {unlinked}: run {REGENERATE}"
+
+
 def heading_ids(doc: str) -> set[str]:
-    """The ids docutils gives the headings of a page (as Sphinx builds it)."""
+    """The ids docutils gives the headings of a page (as Sphinx builds it), and the ids of its
+    directives that carry a ``:name:`` option (the errata link to the correction boxes)."""
     from docutils import nodes
 
     ids = set()
     for cell in markdown_cells(doc):
+        for m in re.finditer(r"^:name:\s*(\S+)\s*$", cell, re.M):
+            ids.add(nodes.make_id(m.group(1)))
         for m in re.finditer(r"^#{1,6}\s+(.+?)\s*$", without_code_blocks(cell), re.M):
             text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", m.group(1))
             text = re.sub(r"[`$]|\*\*", "", text)
@@ -295,7 +317,7 @@ def test_every_link_of_the_appendix_resolves(page):
             if doc not in toc:
                 broken.append(f"{target}: {doc} is not a page of the book (_toc.yml)")
             elif anchor and anchor not in heading_ids(doc):
-                broken.append(f"{target}: no heading with the id {anchor!r} in {doc}")
+                broken.append(f"{target}: no heading or named box with the id {anchor!r} in {doc}")
     assert not broken, f"{page.name}: broken links {broken}"
 
 

@@ -431,6 +431,7 @@ class Box:
     body: str  # the box's text (option lines removed), as written
     heading: tuple[int, int, str, str | None] | None  # the nearest heading above it
     whitepaper: str  # the whitepaper section it concerns
+    name: str | None = None  # the box's ``:name:`` option: its anchor in the built page
 
     @property
     def summary(self) -> str:
@@ -536,17 +537,21 @@ def boxes(pages: list[Page] | None = None) -> list[Box]:
             m = BOX_OPEN.match(lines[i])
             # an opening line inside a code cell (an example in a string) is not a box
             if m and not _inside_code(page.text, i):
-                marker, j, body = m.group(1), i + 1, []
+                marker, j, body, name = m.group(1), i + 1, [], None
                 while j < len(lines) and not (lines[j].strip() == marker or
                                                (lines[j].strip() and set(lines[j].strip()) == {marker[0]}
                                                 and len(lines[j].strip()) >= len(marker))):
-                    if not (not body and re.match(r"^\s*:[\w-]+:", lines[j])):
+                    option = re.match(r"^\s*:([\w-]+):\s*(.*)$", lines[j]) if not body else None
+                    if option:
+                        if option.group(1) == "name":
+                            name = option.group(2).strip()
+                    else:
                         body.append(lines[j])
                     j += 1
                 text = "\n".join(body).strip("\n")
                 above = [h for h in ids if h[0] < i and h[1] > 1]
                 found.append(Box(page, i, text, above[-1] if above else None,
-                                 concerns(text, page)))
+                                 concerns(text, page), name))
                 i = j
             i += 1
     return found
@@ -582,6 +587,49 @@ def heading_link(page: Page, heading) -> str:
     return f'<a href="{href}#{anchor}">{html.escape(text)}</a>'
 
 
+BOX_NAME = "whitepaper-correction-{section}-{k}"
+
+
+def box_anchor(name: str) -> str:
+    """The HTML id Sphinx gives a directive's ``:name:`` (docutils' make_id)."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def name_boxes(pages: list[Page] | None = None) -> list[Path]:
+    """Give every correction box without a ``:name:`` option one, ``whitepaper-correction-N-M-k``
+    (N.M its section, k the next number not used in that section), written into the section's
+    source as the box's first option line, so that the errata can link to the box itself, next to
+    the code that shows it. Returns the files changed. Existing names are never changed."""
+    changed = []
+    for page in pages if pages is not None else read_pages():
+        found = boxes([page])
+        missing = [b for b in found if not b.name]
+        if not missing:
+            continue
+        section = (page.number or page.doc.split("/")[-1]).replace(".", "-")
+        used = {b.name for b in found if b.name}
+        lines = page.text.split("\n")
+        k = 1
+        inserts = []
+        for box in missing:
+            while BOX_NAME.format(section=section, k=k) in used:
+                k += 1
+            name = BOX_NAME.format(section=section, k=k)
+            used.add(name)
+            inserts.append((box.line, name))
+        for line, name in reversed(inserts):
+            lines.insert(line + 1, f":name: {name}")
+        page.path.write_text("\n".join(lines), encoding="utf-8")
+        changed.append(page.path)
+    return changed
+
+
+def box_link(box: Box) -> str:
+    """A raw-HTML link to the box in the built page (see :func:`heading_link`)."""
+    href = Path(os.path.relpath(box.page.path.with_suffix(".html"), APPENDIX)).as_posix()
+    return f'<a href="{href}#{box_anchor(box.name)}">the box in the section</a>'
+
+
 def render_errata(pages: list[Page]) -> str:
     found = boxes(pages)
     out = [GENERATED, "", "# D. Whitepaper errata (勘误)", "",
@@ -607,6 +655,8 @@ def render_errata(pages: list[Page]) -> str:
         where = _page_link(box.page)
         if box.heading:
             where += f", under {heading_link(box.page, box.heading)}"
+        if box.name:
+            where += f"; {box_link(box)}, beside the code that shows it"
         out.append(f"- **Section:** {where}")
         if box.whitepaper:
             out.append(f"- **Whitepaper section:** {box.whitepaper}")
@@ -792,8 +842,13 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true", help="only check that the pages are current")
     parser.add_argument("--record-times", metavar="DIR", help="first write chapters/run_times.json from the "
                         "timings the tests wrote to DIR (build/timings)")
+    parser.add_argument("--name-boxes", action="store_true", help="first give every whitepaper-correction box "
+                        "without a :name: option one (written into the section), so the errata link to it")
     parser.add_argument("--measured", default="", help="with --record-times: how the times were measured")
     args = parser.parse_args(argv)
+    if args.name_boxes:
+        for path in name_boxes():
+            print(f"named the correction boxes of {path.relative_to(ROOT)}")
     if args.record_times:
         record_times(Path(args.record_times), args.measured or f"measured by the tests in {args.record_times}")
     stale = []
