@@ -31,7 +31,7 @@ help:
 	@echo "make slides     one offline reveal.js deck per section into build/slides/ (figures from make test's cache)"
 	@echo "make grade SUBMISSIONS=<folder>  grade a class's notebooks (one folder per student) into build/grades/"
 	@echo "make bench-layers  time the NumPy layers of chapter 3 against PyTorch"
-	@echo "make figures    redraw figures/ (the course map) from the chapters"
+	@echo "make figures    redraw figures/ (the course map, the learning path) from the chapters"
 	@echo "make setup      create .venv and install the pinned packages (the other targets do it when needed)"
 	@echo "make doctor     check the setup (Python, packages, torch build, JupyterLab, MathJax, Chromium, disk)"
 	@echo "make clean      remove build outputs (keeps .venv and my_work/)"

@@ -56,5 +56,21 @@ def test_every_figure_the_readme_and_start_page_embed_exists():
         text = page.read_text(encoding="utf-8")
         images = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", text)
         assert any("course_map.svg" in i for i in images), f"{page.name} should show the course map"
+        if page.name == "README.md":
+            assert any("learning_path.svg" in i for i in images), "the README should show the learning path"
         for image in images:
             assert (page.parent / image).resolve().exists(), f"{page.name}: {image} does not exist"
+
+
+def test_the_learning_path_steps_forward_and_skips_implied_steps():
+    script = load_script()
+    chapters = script.chapters_of(script.sections())
+    assert [c["chapter"] for c in chapters] == list(range(1, len(chapters) + 1))
+    for c in chapters:
+        assert all(n < c["chapter"] for n in c["needs"]), c  # the path only points forward
+        assert c["sections"] >= 1 and c["exercises"] >= c["sections"], c
+    svg = (ROOT / "figures" / "learning_path.svg").read_text(encoding="utf-8")
+    for c in chapters:
+        assert f"{c['sections']} sections" in svg
+    needs = {c["chapter"]: c["needs"] for c in chapters}
+    assert 2 in needs[3] and 3 in needs[4], needs  # algorithms build on the math, frameworks on both
