@@ -1,0 +1,226 @@
+"""Privacy for machine learning, written out (chapter 9, sections 9.8 and 9.9).
+
+Section 9.8, differential privacy and membership inference:
+
+- :func:`per_sample_grads`: one gradient per example with ``torch.func`` (vmap of grad);
+- :func:`clip_and_sum`: scale each example's whole gradient to norm at most ``C`` and sum
+  (the same clip factor as opacus: ``min(1, C / (norm + 1e-6))``);
+- :func:`dp_sgd_step` and :func:`train_dp_sgd`: DP-SGD (Abadi et al., 2016) with Poisson
+  sampling, Gaussian noise of standard deviation ``sigma * C`` and division by the
+  *expected* batch size;
+- :func:`sgm_rdp`, :func:`rdp_to_epsilon`, :func:`dp_epsilon`: the privacy accountant, the
+  Renyi DP of the sampled Gaussian mechanism at integer orders (Mironov et al., 2019) and
+  its conversion to (epsilon, delta) (Balle et al., 2020), the formulas opacus uses;
+- :func:`auc`, :func:`bootstrap_auc_ci`: the membership-inference attack's score.
+
+Section 9.9, federated learning, anonymisation and encryption: :func:`split_clients`,
+:func:`fedavg`, :func:`batch_label_leak`, :func:`unique_share`, :func:`k_anonymity`,
+:func:`generalise`, :func:`linkage_attack`, :func:`quantise`, :func:`dequantise`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, grad, vmap
+
+__all__ = ["mlp", "per_sample_grads", "clip_and_sum", "dp_sgd_step", "train_dp_sgd", "train_plain", "accuracy",
+           "per_example_loss", "sgm_rdp", "rdp_to_epsilon", "dp_epsilon", "auc", "bootstrap_auc_ci", "dp_auc_bound", "ORDERS",
+           "split_clients", "fedavg", "batch_label_leak", "unique_share", "k_anonymity", "generalise",
+           "linkage_attack", "quantise", "dequantise"]
+
+ORDERS = tuple(range(2, 257))  # integer Renyi orders: exact binomial formula, optimum well inside for eps >= 0.3
+
+
+def mlp(d_in: int = 784, hidden: int = 64, n_classes: int = 10) -> nn.Sequential:
+    """The small classifier of 9.8 and 9.9: flatten -> linear -> ReLU -> linear."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(d_in, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
+
+
+def _check_batch(X, y) -> None:
+    if len(X) == 0:
+        raise ValueError("empty batch: per-sample gradients need at least one example")
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} examples but y has {len(y)} labels")
+
+
+def per_sample_grads(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
+                     loss_fn: Callable = nn.functional.cross_entropy) -> dict[str, torch.Tensor]:
+    """``{name: (B, *param.shape)}``: the gradient of each example's own loss.
+
+    ``torch.func.grad`` differentiates a function of the parameters for ONE example;
+    ``vmap`` maps it over the batch without a Python loop (the batch dimension is added
+    back with ``unsqueeze``, so layers see a batch of one).
+    """
+    _check_batch(X, y)
+    params = {k: v.detach() for k, v in model.named_parameters() if v.requires_grad}
+    buffers = {k: v.detach() for k, v in model.named_buffers()}
+
+    def loss_one(p, x, t):
+        out = functional_call(model, (p, buffers), (x.unsqueeze(0),))
+        return loss_fn(out, t.unsqueeze(0))
+
+    return vmap(grad(loss_one), in_dims=(None, 0, 0))(params, X, y)
+
+
+def clip_and_sum(grads: dict[str, torch.Tensor], C: float) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Clip each example's gradient (all parameters together) to norm <= ``C``, then sum.
+
+    Returns the summed clipped gradients and the per-example norms before clipping.
+    The factor ``min(1, C / (norm + 1e-6))`` is opacus' (the 1e-6 avoids 0/0).
+    """
+    if not C > 0:
+        raise ValueError(f"the clipping norm C must be positive, got {C}")
+    norms = torch.stack([g.reshape(len(g), -1).norm(dim=1) for g in grads.values()], dim=1).norm(dim=1)
+    factor = (C / (norms + 1e-6)).clamp(max=1.0)
+    return {k: torch.einsum("i,i...->...", factor.to(g.dtype), g) for k, g in grads.items()}, norms
+
+
+def dp_sgd_step(model: nn.Module, X, y, C: float, sigma: float, expected_batch_size: float, lr: float,
+                generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """One DP-SGD step in place: per-sample grads, clip to C, sum, add N(0, (sigma C)^2) per
+    coordinate, divide by the expected batch size, ``param -= lr * update``. Returns the update.
+
+    Noise is drawn parameter by parameter in ``named_parameters`` order with ``generator``,
+    the order opacus uses, so the same generator state gives the same noise.
+    """
+    params = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
+    if len(X) == 0:
+        summed = {k: torch.zeros_like(p) for k, p in params}
+    else:
+        summed, _ = clip_and_sum(per_sample_grads(model, X, y), C)
+    update = {}
+    for k, p in params:
+        noise = torch.normal(0.0, sigma * C, size=p.shape, device=p.device, dtype=p.dtype, generator=generator) \
+            if sigma > 0 else torch.zeros_like(p)
+        update[k] = (summed[k] + noise) / expected_batch_size
+    with torch.no_grad():
+        for k, p in params:
+            p -= lr * update[k]
+    return update
+
+
+def train_dp_sgd(model: nn.Module, X, y, q: float, sigma: float, C: float, steps: int, lr: float,
+                 seed: int = 0) -> nn.Module:
+    """DP-SGD with Poisson sampling: at every step each example joins the batch with
+    probability ``q`` (what the accountant assumes). Returns the trained model."""
+    if not 0 < q <= 1:
+        raise ValueError(f"the sampling rate q must be in (0, 1], got {q}")
+    device = next(model.parameters()).device
+    g_cpu = torch.Generator().manual_seed(seed)
+    g_noise = torch.Generator(device=device).manual_seed(seed + 1)
+    n = len(X)
+    for _ in range(steps):
+        idx = torch.nonzero(torch.rand(n, generator=g_cpu) < q).squeeze(1).to(device)
+        dp_sgd_step(model, X[idx], y[idx], C, sigma, q * n, lr, generator=g_noise)
+    return model
+
+
+def train_plain(model: nn.Module, X, y, epochs: int, lr: float = 1e-3, batch_size: int = 100,
+                weight_decay: float = 0.0, seed: int = 0) -> nn.Module:
+    """Ordinary (non-private) training with Adam and shuffled mini-batches."""
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    for _ in range(epochs):
+        for idx in torch.randperm(len(X), generator=g).split(batch_size):
+            idx = idx.to(X.device)
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(X[idx]), y[idx]).backward()
+            opt.step()
+    return model
+
+
+@torch.no_grad()
+def per_example_loss(model: nn.Module, X, y) -> np.ndarray:
+    """Cross-entropy of each example (the membership-inference attack's signal), as NumPy."""
+    model.eval()
+    out = nn.functional.cross_entropy(model(X), y, reduction="none").cpu().numpy()
+    model.train()
+    return out
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, X, y) -> float:
+    model.eval()
+    acc = (model(X).argmax(1) == y).float().mean().item()
+    model.train()
+    return acc
+
+
+# ---------------------------------------------------------------- the accountant
+
+def sgm_rdp(q: float, sigma: float, alpha: int) -> float:
+    """Renyi DP of ONE step of the sampled Gaussian mechanism at integer order ``alpha``:
+
+        (1 / (alpha - 1)) log sum_k C(alpha, k) (1 - q)^(alpha - k) q^k exp((k^2 - k) / (2 sigma^2))
+
+    (Mironov, Talwar & Zhang, 2019), summed in log space so large orders do not overflow.
+    """
+    if isinstance(alpha, bool) or int(alpha) != alpha or alpha < 2:
+        raise ValueError(f"alpha must be an integer >= 2, got {alpha}")
+    if not 0 <= q <= 1 or not sigma > 0:
+        raise ValueError(f"need 0 <= q <= 1 and sigma > 0, got q={q}, sigma={sigma}")
+    alpha = int(alpha)
+    if q == 0:
+        return 0.0
+    if q == 1:
+        return alpha / (2 * sigma ** 2)
+    k = np.arange(alpha + 1)
+    log_binom = np.array([math.lgamma(alpha + 1) - math.lgamma(i + 1) - math.lgamma(alpha - i + 1) for i in k])
+    terms = log_binom + (alpha - k) * math.log1p(-q) + k * math.log(q) + (k * k - k) / (2 * sigma ** 2)
+    m = terms.max()
+    return float((m + math.log(np.exp(terms - m).sum())) / (alpha - 1))
+
+
+def rdp_to_epsilon(rdp: Sequence[float], orders: Sequence[float], delta: float) -> tuple[float, float]:
+    """(epsilon, best order) from RDP values: the conversion of Balle et al. (2020, Thm 21),
+    ``eps = rdp - (log delta + log a) / (a - 1) + log((a - 1) / a)``, minimised over orders."""
+    rdp, orders = np.asarray(rdp, dtype=float), np.asarray(orders, dtype=float)
+    if not 0 < delta < 1:
+        raise ValueError(f"delta must be in (0, 1), got {delta}")
+    eps = rdp - (np.log(delta) + np.log(orders)) / (orders - 1) + np.log((orders - 1) / orders)
+    i = int(np.nanargmin(eps))
+    return float(eps[i]), float(orders[i])
+
+
+def dp_epsilon(q: float, sigma: float, steps: int, delta: float, orders: Sequence[int] = ORDERS) -> float:
+    """Epsilon after ``steps`` DP-SGD steps (RDP composes by adding)."""
+    return rdp_to_epsilon([steps * sgm_rdp(q, sigma, a) for a in orders], orders, delta)[0]
+
+
+# ---------------------------------------------------------------- the attack's score
+
+def auc(pos, neg) -> float:
+    """Area under the ROC curve: the probability that a random positive scores above a
+    random negative, ties counting one half (the Mann-Whitney statistic)."""
+    pos, neg = np.asarray(pos, dtype=float).ravel(), np.asarray(neg, dtype=float).ravel()
+    if len(pos) == 0 or len(neg) == 0:
+        raise ValueError(f"AUC needs positives and negatives, got {len(pos)} and {len(neg)}")
+    from scipy.stats import rankdata
+
+    ranks = rankdata(np.concatenate([pos, neg]))
+    return float((ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def bootstrap_auc_ci(pos, neg, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of :func:`auc`, resampling positives and negatives."""
+    rng = np.random.default_rng(seed)
+    pos, neg = np.asarray(pos, dtype=float), np.asarray(neg, dtype=float)
+    stats = [auc(rng.choice(pos, len(pos)), rng.choice(neg, len(neg))) for _ in range(n_boot)]
+    lo, hi = np.quantile(stats, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def dp_auc_bound(epsilon: float, delta: float, grid: int = 20001) -> float:
+    """The largest ROC AUC ANY membership test can reach against an (epsilon, delta)-DP
+    algorithm: its ROC curve lies below TPR = min(1, e^eps FPR + delta,
+    1 - e^-eps (1 - delta - FPR)) (Kairouz, Oh & Viswanath, 2015), integrated over FPR."""
+    if epsilon < 0 or not 0 <= delta < 1:
+        raise ValueError(f"need epsilon >= 0 and 0 <= delta < 1, got {epsilon}, {delta}")
+    fpr = np.linspace(0, 1, grid)
+    tpr = np.minimum.reduce([np.ones_like(fpr), math.exp(epsilon) * fpr + delta,
+                             1 - math.exp(-epsilon) * (1 - delta - fpr)])
+    return float(np.trapezoid(np.clip(tpr, 0, 1), fpr))
