@@ -245,7 +245,17 @@ class _QuantWrapper(nn.Module):
         self.features, self.classifier = copy.deepcopy(model.features), copy.deepcopy(model.classifier)
 
     def forward(self, x):
-        return self.dequant(self.classifier(self.features(self.quant(x))))
+        # The quantised kernels (e.g. quantized_resize_cpu_) have no "deterministic" flag, so with
+        # torch.use_deterministic_algorithms(True, warn_only=True) (set by seed_everything) every
+        # call prints a C++ warning that Python cannot catch. They are deterministic on the CPU
+        # (a resize allocates memory), so the check is switched off around the call and restored.
+        enabled, warn_only = torch.are_deterministic_algorithms_enabled(), \
+            torch.is_deterministic_algorithms_warn_only_enabled()
+        torch.use_deterministic_algorithms(False)
+        try:
+            return self.dequant(self.classifier(self.features(self.quant(x))))
+        finally:
+            torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
 
 
 def _fusion_groups(wrapper) -> list[list[str]]:
