@@ -35,7 +35,25 @@ def tpr_at_fpr(pos, neg, max_fpr):
     return best
 
 
-REFERENCE = {"9.8.1": clip_per_sample, "9.8.2": sgm_rdp, "9.8.3": roc_auc, "9.8.4": tpr_at_fpr}
+def fedavg_average(states, sizes):
+    total = sum(sizes)
+    return {k: sum(n / total * s[k] for n, s in zip(sizes, states)) for k in states[0]}
+
+
+def k_of(table, columns):
+    return int(table.groupby(list(columns)).size().min())
+
+
+def labels_in_batch(bias_grad):
+    return {int(c) for c in torch.nonzero(bias_grad < 0).flatten()}
+
+
+def decode_mod(n, scale, modulus):
+    return (n - modulus if n > modulus // 2 else n) / scale
+
+
+REFERENCE = {"9.8.1": clip_per_sample, "9.8.2": sgm_rdp, "9.8.3": roc_auc, "9.8.4": tpr_at_fpr,
+             "9.9.1": fedavg_average, "9.9.2": k_of, "9.9.3": labels_in_batch, "9.9.4": decode_mod}
 
 
 def clip_in_place(G, C):
@@ -81,6 +99,18 @@ WRONG = [
     ("9.8.4", tpr_strict, "should be"),
     ("9.8.4", tpr_no_constraint_equal, "above the best"),
     ("9.8.4", lambda pos, neg, max_fpr: 0.0, "should be"),
+    ("9.9.1", lambda states, sizes: {k: sum(s[k] for s in states) / len(states) for k in states[0]}, "plain mean"),
+    ("9.9.1", lambda states, sizes: {k: sum(n * s[k] for n, s in zip(sizes, states)) for k in states[0]}, "divide"),
+    ("9.9.1", lambda states, sizes: [fedavg_average(states, sizes)], "should return a dict"),
+    ("9.9.1", lambda states, sizes: {k: v * 1.01 for k, v in fedavg_average(states, sizes).items()}, "differs"),
+    ("9.9.2", lambda table, columns: int(table.groupby(list(columns)).size().max()), "LARGEST"),
+    ("9.9.2", lambda table, columns: min(table[c].value_counts().min() for c in columns), "each column separately"),
+    ("9.9.2", lambda table, columns: len(table), "should be"),
+    ("9.9.3", lambda g: {int(c) for c in torch.nonzero(g > 0).flatten()}, "other way round"),
+    ("9.9.3", lambda g: {int(g.argmin())}, "one label"),
+    ("9.9.3", lambda g: 3.5, "set of ints"),
+    ("9.9.4", lambda n, scale, modulus: n / scale, "N // 2"),
+    ("9.9.4", lambda n, scale, modulus: decode_mod(n, scale, modulus) + 1e-6, "should give"),
 ]
 
 (test_reference_answer_passes, test_wrong_answer_is_rejected_with_a_reason,

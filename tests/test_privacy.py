@@ -96,3 +96,81 @@ def test_train_dp_sgd_runs_and_learns():
     assert privacy.accuracy(net, X, y) > 0.8
     with pytest.raises(ValueError, match="sampling rate"):
         privacy.train_dp_sgd(net, X, y, q=0.0, sigma=1.0, C=1.0, steps=1, lr=0.1)
+
+
+def test_split_clients():
+    y = np.repeat(np.arange(10), 30)
+    iid = privacy.split_clients(y, 10, iid=True)
+    non = privacy.split_clients(y, 10, iid=False, shards_per_client=2)
+    for parts in (iid, non):
+        assert sorted(np.concatenate(parts).tolist()) == list(range(300))
+    assert max(len(np.unique(y[p])) for p in non) <= 2 < min(len(np.unique(y[p])) for p in iid)
+    with pytest.raises(ValueError, match="n_clients"):
+        privacy.split_clients(y, 0)
+
+
+def test_fedavg_with_one_client_is_sgd_and_averaging_is_weighted():
+    states = [{"w": torch.tensor([0.0])}, {"w": torch.tensor([4.0])}]
+    assert privacy.weighted_average(states, [3, 1])["w"].item() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="no client"):
+        privacy.weighted_average([], [])
+    torch.manual_seed(0)
+    X, y = torch.randn(60, 4), torch.randint(0, 2, (60,))
+    a, b = privacy.mlp(4, 3, 2), privacy.mlp(4, 3, 2)
+    b.load_state_dict(a.state_dict())
+    privacy.fedavg(a, X, y, [np.arange(60)], rounds=2, lr=0.1, batch_size=60)
+    opt = torch.optim.SGD(b.parameters(), lr=0.1)
+    for _ in range(2):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(b(X), y).backward()
+        opt.step()
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.allclose(p, q, atol=1e-6)
+
+
+def test_batch_label_leak_single_example():
+    torch.manual_seed(0)
+    net = privacy.mlp(5, 4, 6)
+    for label in range(6):
+        net.zero_grad()
+        torch.nn.functional.cross_entropy(net(torch.randn(1, 5)), torch.tensor([label])).backward()
+        assert privacy.batch_label_leak(net[-1].bias.grad) == {label}
+
+
+def test_anonymisation_helpers():
+    import pandas as pd
+
+    t = pd.DataFrame({"age": [21, 23, 37, 38, 70], "gender": list("MMFFM"), "zip_code": ["12345", "12399", "54321",
+                                                                                        "54000", "99999"]})
+    assert privacy.unique_share(t, ["age"]) == 1.0
+    g = privacy.generalise(t, age_band=10, zip_digits=2)
+    assert g["age"].tolist() == [20, 20, 30, 30, 70] and g["zip_code"].tolist()[0] == "12"
+    assert privacy.k_anonymity(g, ["age", "gender", "zip_code"]) == 1
+    assert privacy.unique_share(g, ["age", "gender", "zip_code"]) == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="age_band"):
+        privacy.generalise(t, age_band=0)
+    with pytest.raises(ValueError, match="empty"):
+        privacy.k_anonymity(t.iloc[:0], ["age"])
+
+
+def test_linkage_attack_finds_a_unique_user():
+    rng = np.random.default_rng(0)
+    R = np.zeros((3, 5))
+    T = np.zeros((3, 5))
+    R[1, [0, 1, 2]] = [5, 3, 1]
+    R[2, [0, 3]] = [5, 4]
+    T[1, [0, 1, 2]] = [10, 20, 30]
+    T[2, [0, 3]] = [10, 40]
+    assert privacy.linkage_attack(R, T, 1, [1, 2], rng)
+    assert not privacy.linkage_attack(R, T, 1, [0], rng, rating_tol=1, day_tol=1)  # user 2 matches as well
+
+
+def test_quantise_roundtrip_and_paillier_sum():
+    from phe import paillier
+
+    x = np.array([0.5, -0.25, 1e-3])
+    assert np.allclose(privacy.dequantise(privacy.quantise(x)), x, atol=2 ** -17)
+    pub, priv = paillier.generate_paillier_keypair(n_length=512)
+    a, b = privacy.quantise([0.1, -0.2]), privacy.quantise([-0.3, 0.4])
+    enc = [pub.encrypt(u) + pub.encrypt(v) for u, v in zip(a, b)]
+    assert [priv.decrypt(c) for c in enc] == [u + v for u, v in zip(a, b)]

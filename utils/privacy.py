@@ -19,6 +19,7 @@ Section 9.9, federated learning, anonymisation and encryption: :func:`split_clie
 """
 from __future__ import annotations
 
+import copy
 import math
 from typing import Callable, Sequence
 
@@ -29,7 +30,7 @@ from torch.func import functional_call, grad, vmap
 
 __all__ = ["mlp", "per_sample_grads", "clip_and_sum", "dp_sgd_step", "train_dp_sgd", "train_plain", "accuracy",
            "per_example_loss", "sgm_rdp", "rdp_to_epsilon", "dp_epsilon", "auc", "bootstrap_auc_ci", "dp_auc_bound", "ORDERS",
-           "split_clients", "fedavg", "batch_label_leak", "unique_share", "k_anonymity", "generalise",
+           "split_clients", "weighted_average", "fedavg", "batch_label_leak", "unique_share", "k_anonymity", "generalise",
            "linkage_attack", "quantise", "dequantise"]
 
 ORDERS = tuple(range(2, 257))  # integer Renyi orders: exact binomial formula, optimum well inside for eps >= 0.3
@@ -224,3 +225,123 @@ def dp_auc_bound(epsilon: float, delta: float, grid: int = 20001) -> float:
     tpr = np.minimum.reduce([np.ones_like(fpr), math.exp(epsilon) * fpr + delta,
                              1 - math.exp(-epsilon) * (1 - delta - fpr)])
     return float(np.trapezoid(np.clip(tpr, 0, 1), fpr))
+
+
+# ---------------------------------------------------------------- 9.9 federated learning
+
+def split_clients(y, n_clients: int, iid: bool = True, shards_per_client: int = 2, seed: int = 0) -> list[np.ndarray]:
+    """Indices of each client's examples. IID: a random equal split. Non-IID: sort by label,
+    cut into ``n_clients * shards_per_client`` shards and deal each client that many
+    (McMahan et al., 2017): with 2 shards most clients hold only two digits."""
+    y = np.asarray(y)
+    if n_clients < 1 or n_clients > len(y):
+        raise ValueError(f"n_clients must be between 1 and {len(y)}, got {n_clients}")
+    rng = np.random.default_rng(seed)
+    if iid:
+        return [np.sort(part) for part in np.array_split(rng.permutation(len(y)), n_clients)]
+    order = np.argsort(y, kind="stable")
+    shards = np.array_split(order, n_clients * shards_per_client)
+    deal = rng.permutation(len(shards)).reshape(n_clients, shards_per_client)
+    return [np.sort(np.concatenate([shards[s] for s in row])) for row in deal]
+
+
+def weighted_average(states: list[dict], weights) -> dict:
+    """Average of state dicts, weighted (FedAvg weights each client by its number of examples)."""
+    if not states:
+        raise ValueError("no client states to average")
+    w = torch.as_tensor(np.asarray(weights, dtype=float) / np.sum(weights))
+    return {k: sum(wi.to(s[k].dtype) * s[k] for wi, s in zip(w, states)) for k in states[0]}
+
+
+def fedavg(model: nn.Module, X, y, clients: list[np.ndarray], rounds: int, local_epochs: int = 1,
+           lr: float = 0.1, batch_size: int = 50, seed: int = 0, X_val=None, y_val=None):
+    """Federated averaging (McMahan et al., 2017), every client taking part in every round:
+    each client starts from the global model, runs ``local_epochs`` of SGD on its own data,
+    and sends back its weights; the server averages them, weighted by client size.
+    Returns the model and the validation accuracy after each round (if X_val is given)."""
+    g = torch.Generator().manual_seed(seed)
+    history = []
+    for _ in range(rounds):
+        states, sizes = [], []
+        for idx in clients:
+            local = copy.deepcopy(model)
+            opt = torch.optim.SGD(local.parameters(), lr=lr)
+            Xc, yc = X[torch.as_tensor(idx, device=X.device)], y[torch.as_tensor(idx, device=y.device)]
+            for _ in range(local_epochs):
+                for b in torch.randperm(len(idx), generator=g).split(batch_size):
+                    b = b.to(X.device)
+                    opt.zero_grad()
+                    nn.functional.cross_entropy(local(Xc[b]), yc[b]).backward()
+                    opt.step()
+            states.append({k: v.detach() for k, v in local.state_dict().items()})
+            sizes.append(len(idx))
+        model.load_state_dict(weighted_average(states, sizes))
+        if X_val is not None:
+            history.append(accuracy(model, X_val, y_val))
+    return model, history
+
+
+def batch_label_leak(bias_grad) -> set[int]:
+    """Labels present in a batch, read off the gradient of the LAST layer's bias.
+
+    With softmax + cross-entropy that gradient is mean_i (p_i - onehot(y_i)): a class's
+    entry is negative only if some example of the batch has that label (p < 1)."""
+    g = torch.as_tensor(bias_grad).detach().cpu()
+    return set(int(c) for c in torch.nonzero(g < 0).flatten())
+
+
+# ---------------------------------------------------------------- 9.9 anonymisation
+
+def unique_share(table, columns) -> float:
+    """Share of rows whose combination of ``columns`` no other row has."""
+    if len(table) == 0:
+        raise ValueError("empty table")
+    sizes = table.groupby(list(columns), observed=True)[list(columns)[0]].transform("size")
+    return float((sizes == 1).mean())
+
+
+def k_anonymity(table, columns) -> int:
+    """The table's k: the size of its smallest group of rows identical on ``columns``."""
+    if len(table) == 0:
+        raise ValueError("empty table")
+    return int(table.groupby(list(columns), observed=True).size().min())
+
+
+def generalise(users, age_band: int = 1, zip_digits: int = 5):
+    """Coarsen MovieLens' quasi-identifiers: age into bands of ``age_band`` years (1 keeps
+    it), zip code to its first ``zip_digits`` characters (0 drops it)."""
+    if age_band < 1 or not 0 <= zip_digits <= 5:
+        raise ValueError(f"need age_band >= 1 and 0 <= zip_digits <= 5, got {age_band}, {zip_digits}")
+    out = users.copy()
+    out["age"] = (users["age"] // age_band) * age_band
+    out["zip_code"] = users["zip_code"].str[:zip_digits]
+    return out
+
+
+def linkage_attack(R: np.ndarray, T: np.ndarray, target: int, items, rng: np.random.Generator,
+                   rating_tol: float = 1.0, day_tol: float = 14.0) -> bool:
+    """Narayanan & Shmatikov (2008) style: the attacker knows, for ``items`` the target rated,
+    the rating within +-``rating_tol`` (a noisy copy of it) and the date within +-``day_tol`` days.
+    R, T: users x items ratings (0 = not rated) and days. Each user scores the sum over
+    known items of w_i = 1 / log(1 + raters of i) when rating and date are close enough
+    (rare items weigh more). Returns True if the target is the unique best match."""
+    items = np.asarray(items)
+    aux_r = R[target, items] + rng.integers(-int(rating_tol), int(rating_tol) + 1, len(items))
+    aux_t = T[target, items] + rng.uniform(-day_tol, day_tol, len(items))
+    rated = R[:, items] > 0
+    match = rated & (np.abs(R[:, items] - aux_r) <= rating_tol) & (np.abs(T[:, items] - aux_t) <= day_tol)
+    w = 1.0 / np.log1p((R[:, items] > 0).sum(axis=0))
+    score = match @ w
+    best = score.max()
+    return bool(score[target] == best and (score == best).sum() == 1)
+
+
+# ---------------------------------------------------------------- 9.9 encryption
+
+def quantise(x, scale: int = 2 ** 16) -> list[int]:
+    """Fixed-point encoding for additive encryption: round(x * scale) as Python ints."""
+    return [int(v) for v in np.round(np.asarray(x, dtype=float) * scale).astype(np.int64)]
+
+
+def dequantise(ints, scale: int = 2 ** 16) -> np.ndarray:
+    return np.asarray(ints, dtype=float) / scale

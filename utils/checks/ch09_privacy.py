@@ -148,3 +148,116 @@ def _check_tpr_at_fpr(tpr_at_fpr) -> str:
         raise Wrong(f"{what} should be {expected:.4f}, got {got:.4f} (tolerance 1e-9): scan every distinct score "
                     "as a threshold, keep those with FPR <= max_fpr, take the largest TPR")
     return f"{len(cases)} cases, ties and a zero FPR budget included (tolerance 1e-9)"
+
+
+# ---------------------------------------------------------------- 9.9
+
+@exercise("9.9.1", "federated averaging of client weights")
+def _check_fedavg_average(fedavg_average) -> str:
+    g = torch.Generator().manual_seed(991)
+    cases = [[3, 1], [10, 20, 30], [5]]
+    for sizes in cases:
+        states = [{"w": torch.randn(3, 2, generator=g, dtype=torch.float64),
+                   "b": torch.randn(2, generator=g, dtype=torch.float64)} for _ in sizes]
+        what = f"fedavg_average({len(sizes)} clients, sizes={sizes})"
+        got = fedavg_average([dict(s) for s in states], list(sizes))
+        if not isinstance(got, dict) or set(got) != {"w", "b"}:
+            raise Wrong(f"{what} should return a dict with the same keys as the states ('w', 'b'), got {type(got).__name__}")
+        total = sum(sizes)
+        for k in ("w", "b"):
+            expected = sum(n / total * s[k] for n, s in zip(sizes, states))
+            val = torch.as_tensor(got[k], dtype=torch.float64)
+            if val.shape != expected.shape:
+                raise Wrong(f"{what}['{k}'] has shape {tuple(val.shape)}, expected {tuple(expected.shape)}")
+            err = (val - expected).abs().max().item()
+            if err <= 1e-10:
+                continue
+            unweighted = sum(s[k] for s in states) / len(states)
+            if torch.allclose(val, unweighted, atol=1e-10):
+                raise Wrong(f"{what}: you took the plain mean; FedAvg weights each client by its share of the "
+                            "examples, n_c / sum(n)")
+            if torch.allclose(val, sum(n * s[k] for n, s in zip(sizes, states)), atol=1e-10):
+                raise Wrong(f"{what}: you forgot to divide by the total number of examples ({total})")
+            raise Wrong(f"{what}['{k}'] differs from the weighted average by up to {err:.3e} (tolerance 1e-10)")
+    return f"{len(cases)} federations in float64, weights n_c / sum(n), tolerance 1e-10"
+
+
+@exercise("9.9.2", "k of k-anonymity")
+def _check_k_of(k_of) -> str:
+    import pandas as pd
+
+    cases = [(pd.DataFrame({"age": [20, 20, 30, 30, 30], "zip": ["1", "1", "2", "2", "2"]}), ["age", "zip"], 2),
+             (pd.DataFrame({"age": [20, 20, 30, 30, 30], "zip": ["1", "2", "2", "2", "2"]}), ["age", "zip"], 1),
+             (pd.DataFrame({"age": [20, 20, 30, 30, 30], "zip": ["1", "2", "2", "2", "2"]}), ["age"], 2),
+             (pd.DataFrame({"a": [1] * 4 + [2] * 6, "b": ["x"] * 10, "c": [0, 1] * 5}), ["a", "b"], 4),
+             (pd.DataFrame({"a": [1] * 4 + [2] * 6, "b": ["x"] * 10, "c": [0, 1] * 5}), ["a", "c"], 2)]
+    for table, cols, expected in cases:
+        what = f"k_of(table of {len(table)} rows, {cols})"
+        got = _number(k_of(table.copy(), list(cols)), what)
+        if got == expected:
+            continue
+        sizes = table.groupby(cols).size()
+        if got == sizes.max():
+            raise Wrong(f"{what} = {got:.0f} is the LARGEST group; k is the smallest group's size ({expected})")
+        if got == min(table[c].value_counts().min() for c in cols):
+            raise Wrong(f"{what} = {got:.0f}: you grouped by each column separately; group by all of them together")
+        if got == len(sizes):
+            raise Wrong(f"{what} = {got:.0f} is the number of groups; k is the smallest group's size ({expected})")
+        raise Wrong(f"{what} should be {expected}, got {got:.0f}")
+    return f"{len(cases)} small tables, exactly"
+
+
+@exercise("9.9.3", "labels of a batch from the bias gradient")
+def _check_labels_in_batch(labels_in_batch) -> str:
+    g = torch.Generator().manual_seed(993)
+    checked = 0
+    for B, n_classes in [(4, 10), (8, 10), (1, 5), (2, 3)]:  # an untrained model (p near uniform), B < classes
+        logits = (0.1 * torch.randn(B, n_classes, generator=g, dtype=torch.float64)).requires_grad_()
+        bias = torch.zeros(n_classes, dtype=torch.float64, requires_grad=True)
+        labels = torch.randint(0, n_classes, (B,), generator=g)
+        torch.nn.functional.cross_entropy(logits + bias, labels).backward()
+        expected = set(labels.tolist())
+        got = labels_in_batch(bias.grad.clone())
+        what = f"labels_in_batch(bias gradient of a batch of {B}, {n_classes} classes)"
+        try:
+            got_set = {int(v) for v in got}
+        except (TypeError, ValueError):
+            raise Wrong(f"{what} should return a set of ints, got {type(got).__name__}")
+        if got_set == expected:
+            checked += 1
+            continue
+        if got_set == set(range(n_classes)) - expected:
+            raise Wrong(f"{what} = {sorted(got_set)}: the signs are the other way round; the labels present are "
+                        "the NEGATIVE entries (p - 1 < 0)")
+        if len(got_set) == 1 and len(expected) > 1:
+            raise Wrong(f"{what} = {sorted(got_set)} found one label (an argmin?); a batch can hold several: "
+                        f"expected {sorted(expected)}")
+        raise Wrong(f"{what} = {sorted(got_set)}, expected {sorted(expected)}")
+    return f"{checked} batches, exactly the labels present"
+
+
+@exercise("9.9.4", "decode fixed point modulo N")
+def _check_decode_mod(decode_mod) -> str:
+    N = 2 ** 61 - 1
+    scale = 2 ** 16
+    rng = np.random.default_rng(994)
+    xs = [0.5, -0.25, -3.0, 1e-4, -1e-4, 0.0]
+    vectors = [rng.normal(0, 1, 5) for _ in range(3)]
+    for x in xs:
+        n = int(round(x * scale)) % N
+        got = _number(decode_mod(n, scale, N), f"decode_mod({n}, {scale}, N)")
+        expected = round(x * scale) / scale
+        if abs(got - expected) <= 1e-12:
+            continue
+        if x < 0 and abs(got - n / scale) <= 1e-6 * abs(n / scale):
+            raise Wrong(f"decode_mod of {x} gave {got:.6g}: values above N // 2 stand for negatives (n - N); "
+                        "map them back before dividing by scale")
+        raise Wrong(f"decode_mod of {x} (encoded {n}) should give {expected:.10g}, got {got:.10g} (tolerance 1e-12)")
+    summed = [sum(int(round(v[i] * scale)) % N for v in vectors) % N for i in range(5)]
+    for i, n in enumerate(summed):
+        got = _number(decode_mod(n, scale, N), "decode_mod of a sum")
+        expected = sum(int(round(v[i] * scale)) for v in vectors) / scale
+        if abs(got - expected) > 1e-12:
+            raise Wrong(f"decode_mod of the sum of three encodings should give {expected:.10g}, got {got:.10g}: "
+                        "decode after reducing the sum modulo N")
+    return f"{len(xs)} values and 5 sums of three encodings, signs included (tolerance 1e-12)"
