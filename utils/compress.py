@@ -302,7 +302,7 @@ def static_quantize(model: nn.Module, calibration: torch.Tensor, engine: str | N
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.backends.quantized.engine = engine
-        wrapper = _QuantWrapper(model.cpu() if next(model.parameters()).device.type != "cpu" else model).eval()
+        wrapper = _QuantWrapper(model).cpu().eval()  # copies: the caller's model stays where it is
         wrapper = tq.fuse_modules(wrapper, _fusion_groups(wrapper))
         wrapper.qconfig = tq.get_default_qconfig(engine)
         prepared = tq.prepare(wrapper)
@@ -379,12 +379,15 @@ def latency_ms(fn, x, repeats: int = 300, warmup: int = 20) -> dict[str, float]:
     if repeats < 10:
         raise ValueError(f"repeats must be at least 10 for a 99th percentile, got {repeats}")
     times = []
+    sync = torch.cuda.synchronize if isinstance(x, torch.Tensor) and x.is_cuda else (lambda: None)
     with torch.inference_mode():
         for _ in range(warmup):
             fn(x)
+        sync()
         for _ in range(repeats):
             t0 = time.perf_counter()
             fn(x)
+            sync()  # a GPU call returns before it finishes: wait for it
             times.append(time.perf_counter() - t0)
     times = np.array(times) * 1e3
     return {"median": float(np.median(times)), "p99": float(np.percentile(times, 99))}
