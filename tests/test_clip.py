@@ -96,6 +96,9 @@ def test_recall_and_content_recall():
         clip.recall_at_k(torch.zeros(2, 3), 1)
     assert clip.content_chance([0, 1, 2, 3], 1) == pytest.approx(0.25)
     assert clip.content_chance([0, 0, 1, 1], 4) == pytest.approx(1.0)
+    assert clip.oracle_recall([0, 1, 2], 1) == 1.0
+    assert clip.oracle_recall([0, 0, 0, 1], 1) == pytest.approx((3 * (1 / 3) + 1) / 4)
+    assert clip.oracle_recall([0, 0, 0, 1], 2) == pytest.approx((3 * (2 / 3) + 1) / 4)
     keys = np.array([0, 0, 1, 2, 2, 2])
     rng = np.random.default_rng(0)
     hits = [clip.content_recall_at_k(torch.as_tensor(rng.random((6, 6))), keys, 2) for _ in range(3000)]
@@ -104,20 +107,20 @@ def test_recall_and_content_recall():
 
 def test_toy_clip_learns_a_tiny_task_and_zero_shot_classes_are_unit_vectors():
     torch.manual_seed(0)
-    labels = np.repeat(np.arange(10), 8)
-    images = torch.zeros(80, 1, 28, 28)
+    labels = np.repeat(np.arange(10), 4)
+    images = torch.zeros(40, 1, 28, 28)
     for i, d in enumerate(labels):  # digit d: a bright square at a place of its own
         images[i, 0, 2 * d + 2:2 * d + 6, 2 * d + 2:2 * d + 6] = 1.0
     texts = [clip.phrase(d) for d in labels]
     vocab = clip.WordVocab.build(texts)
     model = clip.ToyCLIP(len(vocab))
-    history = clip.train_clip(model, images, vocab.encode(texts), epochs=15, lr=3e-3, batch_size=16)
-    assert history[-1] < history[0]
+    history = clip.train_clip(model, images, vocab.encode(texts), epochs=10, lr=3e-3, batch_size=10)
+    assert history[-1] < history[0] / 2
     assert model.log_scale.item() <= clip.MAX_LOG_SCALE + 1e-6
     classes = clip.zero_shot_classifier(model, vocab)
     assert classes.shape == (10, 32) and torch.allclose(classes.norm(dim=1), torch.ones(10))
     acc = (clip.embed_images(model, images) @ classes.T).argmax(1).eq(torch.as_tensor(labels)).float().mean()
-    assert acc > 0.5
+    assert acc > 0.8
 
 
 def test_train_clip_rejects_unpaired_data():

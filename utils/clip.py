@@ -306,6 +306,16 @@ def content_chance(keys, k: int) -> float:
     return float(np.mean([1 - math.comb(n - mi, k) / math.comb(n, k) for mi in m]))
 
 
+def oracle_recall(keys, k: int) -> float:
+    """The best expected :func:`recall_at_k` of any model that sees only the content: the
+    m items sharing a row's key are indistinguishable, so its own is in the top k with
+    probability ``min(k, m) / m``."""
+    keys = np.asarray(keys)
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    m = counts[inverse]
+    return float(np.mean(np.minimum(k, m) / m))
+
+
 def class_prompts(templates=TEMPLATES) -> list[list[str]]:
     """The zero-shot prompts: for each digit, one text per template, no property words."""
     return [[phrase(d, (), t) for t in templates] for d in range(10)]
