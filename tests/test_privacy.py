@@ -78,7 +78,7 @@ def test_auc_and_bootstrap():
     assert privacy.auc(pos, neg) == pytest.approx(roc_auc_score(np.r_[np.ones(200), np.zeros(150)], np.r_[pos, neg]))
     lo, hi = privacy.bootstrap_auc_ci(pos, neg, n_boot=200)
     assert lo < privacy.auc(pos, neg) < hi
-    with pytest.raises(ValueError, match="positives and negatives"):
+    with pytest.raises(ValueError, match="at least one positive"):
         privacy.auc([], [1.0])
 
 

@@ -195,24 +195,23 @@ def dp_epsilon(q: float, sigma: float, steps: int, delta: float, orders: Sequenc
 # ---------------------------------------------------------------- the attack's score
 
 def auc(pos, neg) -> float:
-    """Area under the ROC curve: the probability that a random positive scores above a
-    random negative, ties counting one half (the Mann-Whitney statistic)."""
-    pos, neg = np.asarray(pos, dtype=float).ravel(), np.asarray(neg, dtype=float).ravel()
-    if len(pos) == 0 or len(neg) == 0:
-        raise ValueError(f"AUC needs positives and negatives, got {len(pos)} and {len(neg)}")
-    from scipy.stats import rankdata
+    """Area under the ROC curve: the probability that a random positive (member) scores above
+    a random negative, ties counting one half. The course's one implementation,
+    :func:`utils.embeddings.auc` (the Mann-Whitney statistic)."""
+    from utils.embeddings import auc as mann_whitney_auc
 
-    ranks = rankdata(np.concatenate([pos, neg]))
-    return float((ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+    return mann_whitney_auc(pos, neg)
 
 
 def bootstrap_auc_ci(pos, neg, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of :func:`auc`, resampling positives and negatives."""
-    rng = np.random.default_rng(seed)
-    pos, neg = np.asarray(pos, dtype=float), np.asarray(neg, dtype=float)
-    stats = [auc(rng.choice(pos, len(pos)), rng.choice(neg, len(neg))) for _ in range(n_boot)]
-    lo, hi = np.quantile(stats, [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi)
+    """Percentile bootstrap interval of :func:`auc`: members and non-members pooled and
+    resampled with replacement, by the course's :func:`utils.clinical.bootstrap_ci`."""
+    from utils import clinical
+
+    pos, neg = np.asarray(pos, dtype=float).ravel(), np.asarray(neg, dtype=float).ravel()
+    y = np.r_[np.ones(len(pos), dtype=int), np.zeros(len(neg), dtype=int)]
+    _, low, high = clinical.bootstrap_ci(y, np.r_[pos, neg], n_boot=n_boot, level=level, seed=seed)
+    return low, high
 
 
 def dp_auc_bound(epsilon: float, delta: float, grid: int = 20001) -> float:
