@@ -583,11 +583,13 @@ def evaluate_loss(model: GPT, ids, num_windows: int = 128, block_size: int | Non
         raise TypeError(f"evaluate_loss: model must be a GPT, got {type(model).__name__}")
     block_size = model.config.block_size if block_size is None else block_size
     x, y = eval_windows(ids, block_size, num_windows)
+    device = next(model.parameters()).device  # the windows are built on the CPU
     was_training = model.training
     model.eval()
     total = 0.0
     for i in range(0, len(x), batch_size):
-        total += model.loss(x[i:i + batch_size], y[i:i + batch_size]).item() * len(x[i:i + batch_size])
+        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
+        total += model.loss(xb, yb).item() * len(xb)
     model.train(was_training)
     return total / len(x)
 
