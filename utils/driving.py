@@ -51,7 +51,8 @@ def astar(grid, start, goal, weight: float = 1.0) -> dict:
     Manhattan distance to the goal (ties: the larger g first, i.e. the node nearer the goal).
     ``weight=1`` is A*, optimal because h never overestimates; ``weight=0`` is Dijkstra.
     Returns a dict with ``path`` (list of (row, col), empty if the goal is unreachable),
-    ``cost`` (moves, ``inf`` if unreachable) and ``expanded`` (nodes taken off the open list).
+    ``cost`` (moves, ``inf`` if unreachable), ``expanded`` (nodes taken off the open list) and
+    ``closed`` (those nodes, in the order they were expanded).
     """
     grid = _as_grid(grid)
     start, goal = _as_cell(start, grid, "start"), _as_cell(goal, grid, "goal")
@@ -60,20 +61,20 @@ def astar(grid, start, goal, weight: float = 1.0) -> dict:
     g_best = {start: 0}
     parent = {start: None}
     heap = [(weight * manhattan(start, goal), 0, start)]
-    closed = set()
+    closed = {}  # node -> order of expansion (a dict keeps the order)
     expanded = 0
     while heap:
         _, neg_g, node = heapq.heappop(heap)
         if node in closed:
             continue
-        closed.add(node)
+        closed[node] = expanded
         expanded += 1
         if node == goal:
             path = []
             while node is not None:
                 path.append(node)
                 node = parent[node]
-            return dict(path=path[::-1], cost=float(-neg_g), expanded=expanded)
+            return dict(path=path[::-1], cost=float(-neg_g), expanded=expanded, closed=list(closed))
         g = -neg_g + 1
         for dr, dc in MOVES:
             nxt = (node[0] + dr, node[1] + dc)
@@ -82,7 +83,7 @@ def astar(grid, start, goal, weight: float = 1.0) -> dict:
             if g < g_best.get(nxt, np.inf):
                 g_best[nxt], parent[nxt] = g, node
                 heapq.heappush(heap, (g + weight * manhattan(nxt, goal), -g, nxt))
-    return dict(path=[], cost=float("inf"), expanded=expanded)
+    return dict(path=[], cost=float("inf"), expanded=expanded, closed=list(closed))
 
 
 def path_is_valid(grid, path, start, goal) -> bool:
