@@ -252,3 +252,50 @@ def test_bigram_cloze_is_a_distribution_and_matches_the_formula():
     assert np.allclose(logp[FIRST:], score - np.logaddexp.reduce(score))
     uni = model.log_probs(inputs, pos, bidirectional=False)[0]
     assert math.isclose(np.exp(uni[FIRST:]).sum(), 1, rel_tol=1e-9)
+
+
+# --- the shipped pretrained encoder ---------------------------------------------------------------
+
+def test_recipe_hash_names_the_file_and_changes_with_the_recipe():
+    import copy
+
+    h = qa.recipe_hash()
+    assert len(h) == 8 and int(h, 16) >= 0 and qa.recipe_hash() == h
+    other = copy.deepcopy(qa.PRETRAIN_RECIPE)
+    other["train"]["steps"] += 1
+    assert qa.recipe_hash(other) != h
+    assert qa.pretrained_path().name == f"bert_pd1998_{h}.pt" and qa.pretrained_path().parent.name == "models"
+
+
+def test_shipped_encoder_loads_and_matches_the_recipe():
+    path = qa.pretrained_path()
+    assert path.exists(), f"the shipped encoder {path} is missing: run {qa.PRETRAIN_COMMAND}"
+    assert path.stat().st_size < 5e6
+    encoder, meta = qa.pretrained_encoder()
+    assert meta["recipe"] == qa.PRETRAIN_RECIPE and meta["hash"] == qa.recipe_hash()
+    assert meta["steps"] == qa.PRETRAIN_RECIPE["train"]["steps"] == len(meta["losses"])
+    assert meta["train_cpu_s"] > 0 and len(meta["vocab"]) == qa.PRETRAIN_RECIPE["data"]["vocab_size"]
+    config = qa.encoder_config()
+    assert isinstance(encoder, qa.Encoder) and encoder.config.n_embd == config.n_embd
+    assert all(p.dtype == torch.float32 and torch.isfinite(p).all() for p in encoder.parameters())
+    x = torch.randint(12, config.vocab_size, (2, 10))
+    with torch.no_grad():
+        h = encoder(x, torch.zeros_like(x))
+    assert h.shape == (2, 10, config.n_embd)
+
+
+def test_pretrained_encoder_errors_name_the_rebuild_command(tmp_path):
+    import copy
+
+    with pytest.raises(FileNotFoundError, match="tools/pretrain_bert.py"):
+        qa.pretrained_encoder(tmp_path / "missing.pt")
+    other = copy.deepcopy(qa.PRETRAIN_RECIPE)
+    other["model"]["n_embd"] = 16
+    other["model"]["n_layer"] = 1
+    enc = qa.Encoder(qa.encoder_config(other), num_tags=other["model"]["num_tags"])
+    path = tmp_path / "other.pt"
+    torch.save({"state": enc.state_dict(), "meta": {"recipe": other, "hash": qa.recipe_hash(other)}}, path)
+    with pytest.raises(ValueError, match="another recipe.*tools/pretrain_bert.py"):
+        qa.pretrained_encoder(path)
+    loaded, meta = qa.pretrained_encoder(path, recipe=other)
+    assert loaded.config.n_embd == 16 and meta["hash"] == qa.recipe_hash(other)

@@ -18,14 +18,19 @@ BM25 retrieval (Robertson & Zaragoza, 2009)::
 - the task: :func:`entity_mentions`, :class:`Cloze`, :func:`make_clozes`, :func:`encode_cloze`;
 - metrics: :func:`normalize_answer`, :func:`exact_match`, :func:`f1_score`;
 - baselines: :func:`most_frequent_entity`, :func:`best_sentence_entity`, :func:`context_match`;
-- retrieval: :func:`bigrams`, :class:`BM25`, :func:`recall_at_k`.
+- retrieval: :func:`bigrams`, :class:`BM25`, :func:`recall_at_k`;
+- the shipped encoder: :data:`PRETRAIN_RECIPE`, :func:`recipe_hash`, :func:`pretrained_encoder`
+  (``models/bert_pd1998_<hash>.pt``, made by ``tools/pretrain_bert.py``).
 """
 from __future__ import annotations
 
+import hashlib as _hashlib
+import json as _json
 import math
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path as _Path
 from typing import Sequence
 
 import numpy as np
@@ -42,6 +47,7 @@ __all__ = [
     "normalize_answer", "exact_match", "f1_score", "squad_scores",
     "most_frequent_entity", "best_sentence_entity", "context_match",
     "bigrams", "BM25", "recall_at_k",
+    "PRETRAIN_RECIPE", "recipe_hash", "pretrained_path", "corpus_setup", "encoder_config", "pretrained_encoder",
 ]
 
 
@@ -621,3 +627,82 @@ def predict_span(cloze: Cloze, start_logits, end_logits, offset: int, max_len: i
         if tag == cloze.tag and b < len(s) and s[a] + e[b] > best_score:
             best, best_score = entity, s[a] + e[b]
     return best, float(best_score)
+
+
+# --- the shipped pretrained encoder ------------------------------------------------------------
+
+SPECIAL_TOKENS = ["<mask>", "<sep>", "<nr>", "<ns>", "<nt>"]  # after text.SPECIALS: <pad> <unk> <bos>=[CLS] <eos>
+MODELS_DIR = _Path(__file__).resolve().parent.parent / "models"
+PRETRAIN_COMMAND = "OMP_NUM_THREADS=1 .venv/bin/python tools/pretrain_bert.py"
+
+# The recipe of the encoder shipped in models/: everything that decides its weights. Its hash
+# (with the torch version) names the file, as utils.vision names its cached classifier.
+PRETRAIN_RECIPE = {
+    "data": {"corpus": "peoples_daily", "min_paragraphs": 2, "val_days": [22, 24], "test_days": [26, 31],
+             "vocab_size": 2000, "T": 112, "max_headline": 30, "min_chars": 40},
+    "model": {"n_layer": 2, "n_head": 4, "n_embd": 128, "num_tags": 7},
+    "train": {"steps": 2000, "batch": 32, "lr": 3e-3, "warmup": 100, "min_lr_ratio": 0.1,
+              "weight_decay": 0.01, "mask_p": 0.15, "seed": 0, "mask_seed": 1, "threads": 1},
+}
+
+
+def recipe_hash(recipe: dict | None = None) -> str:
+    """Eight hex digits of the recipe plus the torch major.minor.patch version."""
+    recipe = PRETRAIN_RECIPE if recipe is None else recipe
+    text = _json.dumps({"recipe": recipe, "torch": torch.__version__.split("+")[0]}, sort_keys=True)
+    return _hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def pretrained_path(recipe: dict | None = None, models_dir=None) -> _Path:
+    """models/bert_pd1998_<recipe hash>.pt"""
+    return _Path(MODELS_DIR if models_dir is None else models_dir) / f"bert_pd1998_{recipe_hash(recipe)}.pt"
+
+
+def corpus_setup(data_recipe: dict | None = None):
+    """The section's data as the recipe fixes it: (articles with .day set, (train, val, test)
+    article indices, vocab, specials dict, first_normal). The vocabulary is the
+    ``vocab_size`` minus specials most frequent characters of training articles."""
+    from utils import data, text
+
+    d = PRETRAIN_RECIPE["data"] if data_recipe is None else data_recipe
+    corpus = data.load(d["corpus"])
+    articles = S.segment_articles(corpus.lines, min_paragraphs=d["min_paragraphs"])
+    days = S.edition_days(corpus.text_lines())
+    for a in articles:
+        a.day = int(days[a.start])
+    splits = S.split_by_day(articles, val_days=tuple(d["val_days"]), test_days=tuple(d["test_days"]))
+    counts = Counter(ch for i in splits[0] for ch in articles[i].headline + "".join(articles[i].body))
+    chars = sorted(counts, key=lambda c: (-counts[c], c))[:d["vocab_size"] - len(text.SPECIALS) - len(SPECIAL_TOKENS)]
+    vocab = text.Vocab(list(text.SPECIALS) + SPECIAL_TOKENS + chars)
+    sp = dict(pad=vocab.pad_id, unk=vocab.unk_id, cls=vocab.bos_id, mask=vocab.stoi["<mask>"],
+              sep=vocab.stoi["<sep>"], nr=vocab.stoi["<nr>"], ns=vocab.stoi["<ns>"], nt=vocab.stoi["<nt>"])
+    return articles, splits, vocab, sp, len(text.SPECIALS) + len(SPECIAL_TOKENS)
+
+
+def encoder_config(recipe: dict | None = None) -> gpt.GPTConfig:
+    r = PRETRAIN_RECIPE if recipe is None else recipe
+    m, d = r["model"], r["data"]
+    return gpt.GPTConfig(vocab_size=d["vocab_size"], block_size=d["T"], n_layer=m["n_layer"],
+                         n_head=m["n_head"], n_embd=m["n_embd"])
+
+
+def pretrained_encoder(path=None, recipe: dict | None = None) -> tuple[Encoder, dict]:
+    """Load the shipped pretrained encoder (float32) and its metadata (recipe, steps, CPU
+    seconds, held-out masked-character accuracy, vocabulary). Raises a clear error when the
+    file is missing or was made by another recipe or torch version."""
+    recipe = PRETRAIN_RECIPE if recipe is None else recipe
+    path = pretrained_path(recipe) if path is None else _Path(path)
+    if not path.exists():
+        others = sorted(p.name for p in path.parent.glob("bert_pd1998_*.pt")) if path.parent.exists() else []
+        raise FileNotFoundError(
+            f"no pretrained encoder at {path} (recipe hash {recipe_hash(recipe)}, torch {torch.__version__}); "
+            f"found {others or 'none'}. The recipe or the torch version changed: rebuild it with "
+            f"`{PRETRAIN_COMMAND}` (about 15 minutes of CPU).")
+    blob = torch.load(path, map_location="cpu", weights_only=False)
+    meta = blob["meta"]
+    if meta.get("recipe") != recipe or meta.get("hash") != recipe_hash(recipe):
+        raise ValueError(f"{path.name} was made by another recipe (hash {meta.get('hash')}, code's "
+                         f"{recipe_hash(recipe)}): rebuild it with `{PRETRAIN_COMMAND}`")
+    encoder = Encoder(encoder_config(recipe), num_tags=recipe["model"]["num_tags"])
+    encoder.load_state_dict({k: v.float() for k, v in blob["state"].items()})
+    return encoder.eval(), meta
