@@ -698,7 +698,10 @@ def pretrained_encoder(path=None, recipe: dict | None = None) -> tuple[Encoder, 
             f"no pretrained encoder at {path} (recipe hash {recipe_hash(recipe)}, torch {torch.__version__}); "
             f"found {others or 'none'}. The recipe or the torch version changed: rebuild it with "
             f"`{PRETRAIN_COMMAND}` (about 15 minutes of CPU).")
-    blob = torch.load(path, map_location="cpu", weights_only=False)
+    # weights only: no code runs on loading; the metadata records torch.__version__, a
+    # TorchVersion (a str subclass), which is allowed explicitly
+    with torch.serialization.safe_globals([torch.torch_version.TorchVersion]):
+        blob = torch.load(path, map_location="cpu", weights_only=True)
     meta = blob["meta"]
     if meta.get("recipe") != recipe or meta.get("hash") != recipe_hash(recipe):
         raise ValueError(f"{path.name} was made by another recipe (hash {meta.get('hash')}, code's "
