@@ -141,6 +141,20 @@ def number(value, what: str) -> float:
     return x
 
 
+def shaped_array(value, shape: tuple, what: str):
+    """``value`` as a float64 NumPy array of exactly ``shape``, or :class:`Wrong` saying what
+    ``what`` should be (the shared helper of chapter 8's checkers)."""
+    import numpy as np
+
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Wrong(f"{what} should be an array of numbers, got {type(value).__name__}")
+    if a.shape != shape:
+        raise Wrong(f"{what} should have shape {shape}, got {a.shape}")
+    return a
+
+
 def tolerance(rtol: float = 0.0, atol: float = 0.0) -> str:
     """The tolerance of a comparison, in words: what a checker allows before it calls a number wrong.
 

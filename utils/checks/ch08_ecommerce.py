@@ -4,17 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from utils import ecommerce as _ec
-from utils.checks import Wrong, exercise, not_close, number
+from utils.checks import Wrong, exercise, not_close, number, shaped_array
 
 
-def _array(value, shape, what: str) -> np.ndarray:
-    try:
-        a = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise Wrong(f"{what} should be an array of numbers, got {type(value).__name__}")
-    if a.shape != shape:
-        raise Wrong(f"{what} should have shape {shape}, got {a.shape}")
-    return a
+_array = shaped_array  # one helper for chapter 8's checkers, in utils.checks
 
 
 # --- 8.3.1 FM pairwise term --------------------------------------------------------------------

@@ -5,17 +5,10 @@ import numpy as np
 
 from utils import city as _city
 from utils import driving as _dr
-from utils.checks import Wrong, exercise, number, tolerance
+from utils.checks import Wrong, exercise, number, tolerance, shaped_array
 
 
-def _array(value, shape, what: str) -> np.ndarray:
-    try:
-        a = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise Wrong(f"{what} should be an array of numbers, got {type(value).__name__}")
-    if a.shape != shape:
-        raise Wrong(f"{what} should have shape {shape}, got {a.shape}")
-    return a
+_array = shaped_array  # one helper for chapter 8's checkers, in utils.checks
 
 
 # --- 8.5.1 IDM acceleration ----------------------------------------------------------------------

@@ -4,21 +4,14 @@ from __future__ import annotations
 import numpy as np
 
 from utils import finance as _fin
-from utils.checks import Wrong, exercise, tolerance, number
+from utils.checks import Wrong, exercise, tolerance, number, shaped_array
 
 
 def _number(value, what: str) -> float:
     return number(value, what)
 
 
-def _array(value, shape, what: str) -> np.ndarray:
-    try:
-        a = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise Wrong(f"{what} should be an array of numbers, got {type(value).__name__}")
-    if a.shape != shape:
-        raise Wrong(f"{what} should have shape {shape}, got {a.shape}")
-    return a
+_array = shaped_array  # one helper for chapter 8's checkers, in utils.checks
 
 
 # --- 8.2.1 KS statistic ----------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from utils import manufacturing as _mf
-from utils.checks import Wrong, exercise, not_close, number, tolerance
+from utils.checks import Wrong, exercise, not_close, number, tolerance, shaped_array
 
 
 def _triple(value, what: str):
@@ -17,14 +17,7 @@ def _triple(value, what: str):
     return tuple(number(v, what) for v in got)
 
 
-def _array(value, shape, what: str) -> np.ndarray:
-    try:
-        a = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise Wrong(f"{what} should be an array of numbers, got {type(value).__name__}")
-    if a.shape != shape:
-        raise Wrong(f"{what} should have shape {shape}, got {a.shape}")
-    return a
+_array = shaped_array  # one helper for chapter 8's checkers, in utils.checks
 
 
 # --- 8.4.1 event-level precision, recall, F1 ----------------------------------------------------
